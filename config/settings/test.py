@@ -1,0 +1,14 @@
+"""Test profile: PostgreSQL and Redis at 127.0.0.1 unless the environment says otherwise."""
+import os
+
+from .base import *  # noqa: F401,F403
+from .base import database_from_env
+
+DATABASES = {"default": database_from_env(os.environ.get("TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test"))}
+DATABASES["default"]["CONN_MAX_AGE"] = 0
+CELERY_BROKER_URL = os.environ.get("TEST_CELERY_BROKER_URL", "redis://127.0.0.1:6379/15")
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 30}
+CELERY_TASK_ALWAYS_EAGER = False
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {  # noqa: F405
+    "anon": "100000/min", "user": "100000/min", "auth": "100000/min", "actions": "100000/min"}}

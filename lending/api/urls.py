@@ -1,0 +1,17 @@
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("auth/register/", views.RegisterView.as_view(), name="auth-register"),
+    path("auth/token/", views.TokenView.as_view(), name="auth-token"),
+    path("account/", views.AccountView.as_view(), name="account"),
+    path("account/faucet/", views.FaucetView.as_view(), name="account-faucet"),
+    path("account/supply/", views.SupplyView.as_view(), name="account-supply"),
+    path("account/withdraw/", views.WithdrawView.as_view(), name="account-withdraw"),
+    path("account/borrow/", views.BorrowView.as_view(), name="account-borrow"),
+    path("account/repay/", views.RepayView.as_view(), name="account-repay"),
+    path("account/collateral/", views.CollateralView.as_view(), name="account-collateral"),
+    path("account/history/", views.HistoryView.as_view(), name="account-history"),
+    path("liquidations/", views.LiquidationListView.as_view(), name="liquidation-list"),
+]

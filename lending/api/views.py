@@ -1,0 +1,205 @@
+from django.contrib.auth import authenticate, get_user_model
+from django.db import IntegrityError, transaction
+from django.utils.dateparse import parse_datetime
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics, permissions, status
+from rest_framework.authtoken.models import Token
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.views import APIView
+
+from markets.api.pagination import NewestFirstCursor
+from markets.errors import DomainError
+from protocol.amounts import AmountError, parse_amount
+
+from .. import selectors, services
+from .serializers import (
+    AccountSerializer,
+    ActionRequestSerializer,
+    CollateralRequestSerializer,
+    CredentialsSerializer,
+    LedgerEntrySerializer,
+    LiquidationEventSerializer,
+    TokenSerializer,
+)
+
+
+class AuthThrottled(APIView):
+    permission_classes = [permissions.AllowAny]
+    authentication_classes = []
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "auth"
+
+
+class RegisterView(AuthThrottled):
+    @extend_schema(request=CredentialsSerializer, responses={201: TokenSerializer})
+    def post(self, request):
+        serializer = CredentialsSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        User = get_user_model()
+        try:
+            with transaction.atomic():
+                user = User.objects.create_user(**serializer.validated_data)
+                services.account_for_user(user)
+                token = Token.objects.create(user=user)
+        except IntegrityError:
+            raise DomainError("That username is taken.", code="username_taken", field="username",
+                              status=409) from None
+        return Response({"token": token.key}, status=status.HTTP_201_CREATED)
+
+
+class TokenView(AuthThrottled):
+    @extend_schema(request=CredentialsSerializer, responses={200: TokenSerializer})
+    def post(self, request):
+        serializer = CredentialsSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user = authenticate(request, **serializer.validated_data)
+        if user is None:
+            raise DomainError("Wrong username or password.", code="invalid_credentials", status=401)
+        token, _ = Token.objects.get_or_create(user=user)
+        return Response({"token": token.key})
+
+
+def account_response(user, status_code=200) -> Response:
+    summary = selectors.account_summary(services.account_for_user(user))
+    return Response(AccountSerializer.from_summary(summary), status=status_code)
+
+
+class AccountView(APIView):
+    permission_classes = [permissions.IsAuthenticated]
+
+    @extend_schema(responses=AccountSerializer)
+    def get(self, request):
+        return account_response(request.user)
+
+
+def _body(request) -> dict:
+    if not isinstance(request.data, dict):
+        raise DomainError("The body must be a JSON object.", code="invalid")
+    return request.data
+
+
+def _asset_and_amount(request, *, allow_max: bool):
+    data = _body(request)
+    symbol = data.get("asset")
+    if "asset" not in data:
+        raise DomainError("asset is required.", code="required", field="asset")
+    if "amount" not in data:
+        raise DomainError("amount is required.", code="required", field="amount")
+    raw = data["amount"]
+    if not isinstance(raw, str):
+        raise DomainError("amount must be a decimal string such as \"1000.5\"; JSON numbers lose precision.",
+                          code="invalid_amount", field="amount")
+    asset = services.asset_by_symbol(symbol)
+    try:
+        amount = parse_amount(raw, asset.decimals, allow_max=allow_max)
+    except AmountError as exc:
+        raise DomainError(str(exc), code="invalid_amount", field="amount") from None
+    return asset, amount
+
+
+class ActionView(APIView):
+    """Shared shape of the amount actions: {asset, amount} in, the updated account out."""
+
+    permission_classes = [permissions.IsAuthenticated]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "actions"
+    allow_max = False
+    service = None
+
+    @extend_schema(request=ActionRequestSerializer, responses=AccountSerializer)
+    def post(self, request):
+        asset, amount = _asset_and_amount(request, allow_max=self.allow_max)
+        account = services.account_for_user(request.user)
+        type(self).service(account=account, symbol=asset.symbol, amount=amount)
+        return account_response(request.user)
+
+
+class FaucetView(ActionView):
+    """Test tokens into your wallet, bounded per day."""
+
+    service = services.account_faucet
+
+
+class SupplyView(ActionView):
+    """Supply from your wallet into the pool. A first supply turns the asset on as collateral."""
+
+    service = services.account_supply
+
+
+class WithdrawView(ActionView):
+    """Withdraw supplied tokens; "max" withdraws all. Refused if HF would drop below 1."""
+
+    allow_max = True
+    service = services.account_withdraw
+
+
+class BorrowView(ActionView):
+    """Borrow against your collateral, within borrowing power and caps."""
+
+    service = services.account_borrow
+
+
+class RepayView(ActionView):
+    """Repay debt from your wallet; "max" repays all of it."""
+
+    allow_max = True
+    service = services.account_repay
+
+
+class CollateralView(APIView):
+    permission_classes = [permissions.IsAuthenticated]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "actions"
+
+    @extend_schema(request=CollateralRequestSerializer, responses=AccountSerializer)
+    def post(self, request):
+        data = _body(request)
+        if "asset" not in data:
+            raise DomainError("asset is required.", code="required", field="asset")
+        if not isinstance(data.get("enabled"), bool):
+            raise DomainError("enabled must be a JSON boolean.", code="invalid", field="enabled")
+        asset = services.asset_by_symbol(data["asset"])
+        services.account_set_collateral(account=services.account_for_user(request.user), symbol=asset.symbol,
+                                        enabled=data["enabled"])
+        return account_response(request.user)
+
+
+class HistoryView(generics.ListAPIView):
+    """Every action and liquidation of your account, newest first."""
+
+    permission_classes = [permissions.IsAuthenticated]
+    serializer_class = LedgerEntrySerializer
+    pagination_class = NewestFirstCursor
+
+    def get_queryset(self):
+        return selectors.account_history(services.account_for_user(self.request.user))
+
+
+class LiquidationListView(generics.ListAPIView):
+    """Liquidations: your own, or all of them for staff. Filters: account, asset, since."""
+
+    permission_classes = [permissions.IsAuthenticated]
+    serializer_class = LiquidationEventSerializer
+    pagination_class = NewestFirstCursor
+
+    @extend_schema(parameters=[
+        OpenApiParameter("account", int, required=False),
+        OpenApiParameter("asset", str, required=False),
+        OpenApiParameter("since", str, required=False, description="ISO-8601"),
+    ])
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self):
+        params = self.request.query_params
+        account = params.get("account")
+        if account is not None and not account.isdigit():
+            raise DomainError("account must be an integer id.", code="invalid", field="account")
+        since = None
+        if params.get("since"):
+            since = parse_datetime(params["since"]) if len(params["since"]) < 40 else None
+            if since is None:
+                raise DomainError("since must be an ISO-8601 datetime.", code="invalid", field="since")
+        return selectors.liquidation_list(user=self.request.user, account=int(account) if account else None,
+                                          asset=params.get("asset") or None, since=since)

@@ -1,0 +1,571 @@
+"""Writes for lending, each one atomic: faucet, supply, withdraw, borrow, repay, collateral, liquidate.
+
+Lock order, everywhere: account rows (pk order), then reserve rows (pk order). Positions and wallets
+belong to a locked account, so they need no lock of their own.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.utils import timezone
+
+from markets.errors import Conflict, DomainError, Unprocessable
+from markets.models import Asset, Reserve
+from markets.services import now_seconds, reserve_accrue, reserve_update_rates
+from oracles.selectors import OracleRead, oracle_read
+from protocol.amounts import format_amount, format_wad
+from protocol.core import (
+    HEALTH_FACTOR_LIQUIDATION_THRESHOLD,
+    DustError,
+    borrow_allowed,
+    quote_liquidation,
+)
+from protocol.wadray import ray_div, ray_mul
+
+from .models import Account, FaucetPolicy, LedgerEntry, LiquidationEvent, Position, WalletBalance
+from .selectors import Health, health_of, position_amounts
+
+MAX = "max"
+
+
+# --- helpers --------------------------------------------------------------------------------------
+
+def account_for_user(user) -> Account:
+    account, _ = Account.objects.get_or_create(user=user)
+    return account
+
+
+def system_account(username: str, *, treasury: bool = False) -> Account:
+    user, _ = get_user_model().objects.get_or_create(username=username, defaults={"is_active": False})
+    account, _ = Account.objects.get_or_create(user=user, defaults={"is_treasury": treasury})
+    return account
+
+
+def treasury_account() -> Account:
+    return system_account(settings.TREASURY_USERNAME, treasury=True)
+
+
+def asset_by_symbol(symbol) -> Asset:
+    if not isinstance(symbol, str) or not symbol:
+        raise DomainError("asset must be a symbol such as \"USDC\".", code="invalid_asset", field="asset")
+    try:
+        return Asset.objects.get(symbol=symbol)
+    except Asset.DoesNotExist:
+        raise DomainError(f"Unknown asset {symbol!r}.", code="unknown_asset", field="asset") from None
+
+
+def _lock_accounts(*account_ids: int) -> dict[int, Account]:
+    ids = sorted(set(account_ids))
+    return {a.pk: a for a in Account.objects.select_for_update().filter(pk__in=ids).order_by("pk")}
+
+
+def _lock_reserves(*assets: Asset) -> dict[str, Reserve]:
+    ids = sorted({a.pk for a in assets})
+    rows = Reserve.objects.select_for_update().select_related("asset").filter(asset_id__in=ids).order_by("pk")
+    return {r.asset.symbol: r for r in rows}
+
+
+def _position(account: Account, reserve: Reserve) -> Position:
+    position, _ = Position.objects.get_or_create(account=account, reserve=reserve)
+    position.reserve = reserve
+    return position
+
+
+def _wallet(account: Account, asset: Asset) -> WalletBalance:
+    wallet, _ = WalletBalance.objects.get_or_create(account=account, asset=asset)
+    return wallet
+
+
+def _save_position(position: Position) -> None:
+    unit = 10**position.reserve.asset.decimals
+    position.supply_shadow = position.scaled_supply / unit
+    position.debt_shadow = position.scaled_debt / unit
+    position.save()
+
+
+def _ledger(account, asset, kind, amount, *, scaled=0, index=0, **detail) -> LedgerEntry:
+    return LedgerEntry.objects.create(account=account, asset=asset, kind=kind, amount=amount,
+                                      scaled_amount=scaled, index=index, detail=detail)
+
+
+def _check_active(reserve: Reserve, *, frozen_blocks: bool = False) -> None:
+    symbol = reserve.asset.symbol
+    if reserve.paused:
+        raise Unprocessable(f"The {symbol} reserve is paused: no action is possible until an admin unpauses it.",
+                            code="reserve_paused", field="asset")
+    if frozen_blocks and reserve.frozen:
+        raise Unprocessable(f"The {symbol} reserve is frozen: you can withdraw and repay, but not supply or borrow.",
+                            code="reserve_frozen", field="asset")
+
+
+def _amount_error(message: str) -> DomainError:
+    return DomainError(message, code="invalid_amount", field="amount")
+
+
+def _check_amount(amount) -> None:
+    if amount == MAX:
+        return
+    if isinstance(amount, bool) or not isinstance(amount, int):
+        raise _amount_error("Amount must be an integer number of base units.")
+    if amount <= 0:
+        raise _amount_error("Amount must be greater than zero.")
+
+
+def _fmt(amount: int, asset: Asset) -> str:
+    return f"{format_amount(amount, asset.decimals)} {asset.symbol}"
+
+
+def _hf_text(hf: int) -> str:
+    return format_wad(hf)[:6]
+
+
+def _health(account: Account, now: int, reads: dict[str, OracleRead] | None = None,
+            overrides: dict[int, Position] | None = None) -> tuple[Health, dict[str, OracleRead]]:
+    positions = list(account.positions.select_related("reserve__asset").order_by("reserve_id"))
+    if overrides:
+        positions = [overrides.get(p.pk, p) for p in positions]
+        # fresh reserve objects carry this transaction's accrued indexes
+    reads = dict(reads or {})
+    for p in positions:
+        if p.reserve.asset.symbol not in reads:
+            reads[p.reserve.asset.symbol] = oracle_read(p.reserve.asset)
+    return health_of(positions, reads, now), reads
+
+
+@dataclass
+class _Ctx:
+    account: Account
+    asset: Asset
+    reserve: Reserve
+    position: Position
+    wallet: WalletBalance
+    now: int
+
+
+def _open(account: Account, symbol: str, now: int | None) -> _Ctx:
+    asset = asset_by_symbol(symbol)
+    account = _lock_accounts(account.pk)[account.pk]
+    reserve = _lock_reserves(asset)[asset.symbol]
+    now = now_seconds() if now is None else now
+    reserve_accrue(reserve=reserve, now=now)
+    return _Ctx(account, asset, reserve, _position(account, reserve), _wallet(account, asset), now)
+
+
+def _with_reserve(ctx: _Ctx) -> dict[int, Position]:
+    """The acted-on position, carrying the locked, accrued reserve, for health checks."""
+    ctx.position.reserve = ctx.reserve
+    return {ctx.position.pk: ctx.position}
+
+
+# --- actions ----------------------------------------------------------------------------------------
+
+def faucet_limit(asset: Asset) -> int:
+    policy = FaucetPolicy.objects.filter(asset=asset).first()
+    if policy:
+        return policy.daily_limit * asset.unit
+    limits = settings.FAUCET_DAILY_LIMITS
+    return limits.get(asset.kind, limits["default"]) * asset.unit
+
+
+@transaction.atomic
+def account_faucet(*, account: Account, symbol: str, amount: int) -> LedgerEntry:
+    """Test tokens into the wallet, bounded per account per UTC day."""
+    _check_amount(amount)
+    if amount == MAX:
+        raise _amount_error("\"max\" is only accepted on withdraw and repay.")
+    ctx = _open(account, symbol, None)
+    _check_active(ctx.reserve)
+    day_start = timezone.now().replace(hour=0, minute=0, second=0, microsecond=0)
+    taken = [e.amount for e in LedgerEntry.objects.filter(account=ctx.account, asset=ctx.asset, kind="faucet",
+                                                           created_at__gte=day_start)]
+    limit = faucet_limit(ctx.asset)
+    if sum(taken) + amount > limit:
+        left = max(0, limit - sum(taken))
+        raise Unprocessable(
+            f"The faucet gives at most {_fmt(limit, ctx.asset)} a day; you can still take {_fmt(left, ctx.asset)} "
+            f"today.", code="faucet_limit_exceeded", field="amount")
+    ctx.wallet.amount += amount
+    ctx.wallet.save()
+    return _ledger(ctx.account, ctx.asset, LedgerEntry.Kind.FAUCET, amount)
+
+
+def mint_to(*, account: Account, asset: Asset, amount: int, reason: str) -> None:
+    """Treasury seeding and keeper funding: new tokens, recorded so conservation can be checked."""
+    wallet = _wallet(account, asset)
+    wallet.amount += amount
+    wallet.save()
+    _ledger(account, asset, LedgerEntry.Kind.MINT, amount, reason=reason)
+
+
+@transaction.atomic
+def account_supply(*, account: Account, symbol: str, amount: int, now: int | None = None) -> LedgerEntry:
+    _check_amount(amount)
+    if amount == MAX:
+        raise _amount_error("\"max\" is only accepted on withdraw and repay.")
+    ctx = _open(account, symbol, now)
+    r, asset = ctx.reserve, ctx.asset
+    _check_active(r, frozen_blocks=True)
+    if ctx.wallet.amount < amount:
+        raise Unprocessable(f"Your wallet holds {_fmt(ctx.wallet.amount, asset)}; you cannot supply "
+                            f"{_fmt(amount, asset)}. Use the faucet first.", code="insufficient_balance",
+                            field="amount")
+    if r.supply_cap:
+        supplied = ray_mul(r.total_scaled_supply + r.accrued_to_treasury, r.liquidity_index)
+        if supplied + amount > r.supply_cap * asset.unit:
+            room = max(0, r.supply_cap * asset.unit - supplied)
+            raise Unprocessable(f"Supply cap of {r.supply_cap} {asset.symbol} reached; at most "
+                                f"{_fmt(room, asset)} more can be supplied.", code="supply_cap_exceeded",
+                                field="amount")
+    scaled = ray_div(amount, r.liquidity_index)
+    if scaled == 0:
+        raise _amount_error("Amount is too small to mint any balance at the current index.")
+    reserve_update_rates(reserve=r, liquidity_added=amount)
+    first = ctx.position.scaled_supply == 0
+    ctx.position.scaled_supply += scaled
+    r.total_scaled_supply += scaled
+    # Aave: a first supply switches collateral on when the asset can be collateral (LTV != 0).
+    if first and r.ltv_bps != 0 and r.collateral_enabled and not ctx.account.is_treasury:
+        ctx.position.collateral_enabled = True
+    ctx.wallet.amount -= amount
+    ctx.wallet.save()
+    _save_position(ctx.position)
+    r.save()
+    return _ledger(ctx.account, asset, LedgerEntry.Kind.SUPPLY, amount, scaled=scaled, index=r.liquidity_index)
+
+
+@transaction.atomic
+def account_withdraw(*, account: Account, symbol: str, amount, now: int | None = None) -> LedgerEntry:
+    _check_amount(amount)
+    ctx = _open(account, symbol, now)
+    r, asset, pos = ctx.reserve, ctx.asset, ctx.position
+    _check_active(r)
+    balance = ray_mul(pos.scaled_supply, r.liquidity_index)
+    if balance == 0:
+        raise Unprocessable(f"You have no {asset.symbol} supplied.", code="insufficient_balance", field="amount")
+    amount = balance if amount == MAX else amount
+    if amount > balance:
+        raise Unprocessable(f"You can withdraw at most {_fmt(balance, asset)}.", code="insufficient_balance",
+                            field="amount")
+    if amount > r.virtual_balance:
+        raise Unprocessable(f"The pool holds only {_fmt(r.virtual_balance, asset)} of idle liquidity.",
+                            code="insufficient_liquidity", field="amount")
+    scaled = pos.scaled_supply if amount == balance else ray_div(amount, r.liquidity_index)
+    if scaled == 0:
+        raise _amount_error("Amount is too small to burn any balance at the current index.")
+    was_collateral = pos.collateral_enabled
+    reserve_update_rates(reserve=r, liquidity_taken=amount)
+    pos.scaled_supply -= scaled
+    r.total_scaled_supply -= scaled
+    if was_collateral and amount == balance:
+        pos.collateral_enabled = False
+    if was_collateral:
+        health, _ = _health(ctx.account, ctx.now, overrides=_with_reserve(ctx))
+        hf = health.by_lt.health_factor
+        if health.by_lt.has_debt and hf < HEALTH_FACTOR_LIQUIDATION_THRESHOLD:
+            raise Unprocessable(f"Withdrawing {_fmt(amount, asset)} would drop your health factor to "
+                                f"{_hf_text(hf)}, below 1. Repay some debt first.", code="health_factor_too_low",
+                                field="amount")
+    ctx.wallet.amount += amount
+    ctx.wallet.save()
+    _save_position(pos)
+    r.save()
+    return _ledger(ctx.account, asset, LedgerEntry.Kind.WITHDRAW, amount, scaled=scaled, index=r.liquidity_index)
+
+
+@transaction.atomic
+def account_borrow(*, account: Account, symbol: str, amount: int, now: int | None = None) -> LedgerEntry:
+    _check_amount(amount)
+    if amount == MAX:
+        raise _amount_error("\"max\" is only accepted on withdraw and repay.")
+    ctx = _open(account, symbol, now)
+    r, asset, pos = ctx.reserve, ctx.asset, ctx.position
+    _check_active(r, frozen_blocks=True)
+    if not r.borrowing_enabled:
+        raise Unprocessable(f"Borrowing {asset.symbol} is not enabled.", code="borrowing_disabled", field="asset")
+    if amount > r.virtual_balance:
+        raise Unprocessable(f"The pool holds only {_fmt(r.virtual_balance, asset)} to lend.",
+                            code="insufficient_liquidity", field="amount")
+    if r.borrow_cap:
+        debt = ray_mul(r.total_scaled_debt, r.variable_borrow_index)
+        if debt + amount > r.borrow_cap * asset.unit:
+            room = max(0, r.borrow_cap * asset.unit - debt)
+            raise Unprocessable(f"Borrow cap of {r.borrow_cap} {asset.symbol} reached; at most "
+                                f"{_fmt(room, asset)} more can be borrowed.", code="borrow_cap_exceeded",
+                                field="amount")
+    health, reads = _health(ctx.account, ctx.now, reads={asset.symbol: oracle_read(asset)},
+                            overrides=_with_reserve(ctx))
+    for value in health.lt_values:
+        flag = reads[value.symbol].blocks_borrowing
+        if flag and (value.collateral and value.supplied or value.symbol == asset.symbol):
+            raise Unprocessable(f"The {value.symbol} price is {flag}; borrowing against it is refused until the "
+                                f"oracle recovers.", code=f"price_{flag}", field="asset")
+    if health.by_ltv.total_collateral_base == 0:
+        raise Unprocessable("You have no collateral. Supply a stock token first.", code="no_collateral",
+                            field="amount")
+    if health.by_lt.has_debt and health.by_lt.health_factor < HEALTH_FACTOR_LIQUIDATION_THRESHOLD:
+        raise Unprocessable("Your health factor is below 1; repay before borrowing more.",
+                            code="health_factor_too_low", field="amount")
+    read = reads[asset.symbol]
+    if not borrow_allowed(health.by_ltv, amount=amount, price=read.reference_price, decimals=asset.decimals):
+        power = health.by_ltv.available_borrows_base
+        can = power * asset.unit // read.reference_price if read.reference_price else 0
+        raise Unprocessable(f"Borrowing {_fmt(amount, asset)} exceeds your borrowing power; you can borrow at most "
+                            f"about {_fmt(can, asset)}.", code="borrowing_power_exceeded", field="amount")
+    scaled = ray_div(amount, r.variable_borrow_index)
+    if scaled == 0:
+        raise _amount_error("Amount is too small to mint any debt at the current index.")
+    pos.scaled_debt += scaled
+    r.total_scaled_debt += scaled
+    reserve_update_rates(reserve=r, liquidity_taken=amount)
+    ctx.wallet.amount += amount
+    ctx.wallet.save()
+    _save_position(pos)
+    r.save()
+    return _ledger(ctx.account, asset, LedgerEntry.Kind.BORROW, amount, scaled=scaled, index=r.variable_borrow_index)
+
+
+@transaction.atomic
+def account_repay(*, account: Account, symbol: str, amount, now: int | None = None) -> LedgerEntry:
+    _check_amount(amount)
+    ctx = _open(account, symbol, now)
+    r, asset, pos = ctx.reserve, ctx.asset, ctx.position
+    _check_active(r)
+    debt = ray_mul(pos.scaled_debt, r.variable_borrow_index)
+    if debt == 0:
+        raise Unprocessable(f"You have no {asset.symbol} debt to repay.", code="no_debt", field="asset")
+    payback = debt if amount == MAX else min(amount, debt)
+    if ctx.wallet.amount < payback:
+        raise Unprocessable(f"Repaying {_fmt(payback, asset)} needs that much in your wallet; it holds "
+                            f"{_fmt(ctx.wallet.amount, asset)}.", code="insufficient_balance", field="amount")
+    scaled = pos.scaled_debt if payback == debt else ray_div(payback, r.variable_borrow_index)
+    if scaled == 0:
+        raise _amount_error("Amount is too small to burn any debt at the current index.")
+    pos.scaled_debt -= scaled
+    r.total_scaled_debt -= scaled
+    reserve_update_rates(reserve=r, liquidity_added=payback)
+    ctx.wallet.amount -= payback
+    ctx.wallet.save()
+    _save_position(pos)
+    r.save()
+    return _ledger(ctx.account, asset, LedgerEntry.Kind.REPAY, payback, scaled=scaled, index=r.variable_borrow_index)
+
+
+@transaction.atomic
+def account_set_collateral(*, account: Account, symbol: str, enabled, now: int | None = None) -> LedgerEntry:
+    if not isinstance(enabled, bool):
+        raise DomainError("enabled must be a JSON boolean.", code="invalid", field="enabled")
+    ctx = _open(account, symbol, now)
+    r, asset, pos = ctx.reserve, ctx.asset, ctx.position
+    _check_active(r)
+    if pos.scaled_supply == 0:
+        raise Unprocessable(f"Supply {asset.symbol} before using it as collateral.", code="no_supply",
+                            field="asset")
+    if enabled and (r.ltv_bps == 0 or not r.collateral_enabled):
+        raise Unprocessable(f"{asset.symbol} cannot be used as collateral.", code="collateral_disabled",
+                            field="asset")
+    if pos.collateral_enabled != enabled:
+        pos.collateral_enabled = enabled
+        if not enabled:
+            health, _ = _health(ctx.account, ctx.now, overrides=_with_reserve(ctx))
+            if health.by_lt.has_debt and health.by_lt.health_factor < HEALTH_FACTOR_LIQUIDATION_THRESHOLD:
+                raise Unprocessable(f"Turning off {asset.symbol} as collateral would drop your health factor to "
+                                    f"{_hf_text(health.by_lt.health_factor)}, below 1.",
+                                    code="health_factor_too_low", field="enabled")
+        _save_position(pos)
+    r.save()
+    return _ledger(ctx.account, asset, LedgerEntry.Kind.COLLATERAL, 0, enabled=enabled)
+
+
+# --- liquidation --------------------------------------------------------------------------------------
+
+class NotLiquidatable(Conflict):
+    code = "not_liquidatable"
+
+
+def keeper_account() -> Account:
+    return system_account("keeper")
+
+
+@transaction.atomic
+def account_liquidate(
+    *,
+    account_id: int,
+    debt_symbol: str,
+    collateral_symbol: str,
+    debt_to_cover: int | str = MAX,
+    round_key: str,
+    step: int,
+    oracle_round_id: int | None = None,
+    liquidator: Account | None = None,
+    started_at: float | None = None,
+    now: int | None = None,
+    reads: dict[str, OracleRead] | None = None,
+) -> LiquidationEvent:
+    """LiquidationLogic.executeLiquidationCall (v3.3) for one (debt, collateral) pair, recorded as one event.
+
+    Unique per (account, round_key, step): a repeat of the same step returns the existing event."""
+    existing = LiquidationEvent.objects.filter(account_id=account_id, round_key=round_key, step=step).first()
+    if existing:
+        return existing
+    liquidator = liquidator or keeper_account()
+    debt_asset, coll_asset = asset_by_symbol(debt_symbol), asset_by_symbol(collateral_symbol)
+    accounts = _lock_accounts(account_id, liquidator.pk)
+    account = accounts[account_id]
+    # Re-check under the lock: another worker may have done this step meanwhile.
+    existing = LiquidationEvent.objects.filter(account_id=account_id, round_key=round_key, step=step).first()
+    if existing:
+        return existing
+    reserves = _lock_reserves(debt_asset, coll_asset)
+    d_res, c_res = reserves[debt_symbol], reserves[collateral_symbol]
+    now = now_seconds() if now is None else now
+    for res in reserves.values():
+        reserve_accrue(reserve=res, now=now)
+    d_pos, c_pos = _position(account, d_res), _position(account, c_res)
+    overrides = {d_pos.pk: d_pos, c_pos.pk: c_pos}
+    health, reads = _health(account, now, reads=reads, overrides=overrides)
+    hf = health.by_lt.health_factor
+    if not health.by_lt.has_debt or hf >= HEALTH_FACTOR_LIQUIDATION_THRESHOLD:
+        raise NotLiquidatable("Health factor is not below 1.")
+    for res in (d_res, c_res):
+        if res.paused:
+            raise NotLiquidatable(f"The {res.asset.symbol} reserve is paused.", code="reserve_paused")
+        if res.grace_until and res.grace_until > timezone.now():
+            raise NotLiquidatable(f"{res.asset.symbol} is in its grace period.", code="grace_period")
+    c_read, d_read = reads[collateral_symbol], reads[debt_symbol]
+    for read in (c_read, d_read):
+        if read.liquidations_paused:
+            raise NotLiquidatable(f"Liquidations of {read.symbol} are paused while its market is closed.",
+                                  code="liquidations_paused")
+        if read.grace_until and read.grace_until > timezone.now():
+            raise NotLiquidatable(f"{read.symbol} is in its reopen grace period.", code="grace_period")
+    user_coll, _ = position_amounts(c_pos, c_res, now)
+    _, user_debt = position_amounts(d_pos, d_res, now)
+    if not (c_pos.collateral_enabled and user_coll and c_res.liquidation_threshold_bps):
+        raise NotLiquidatable(f"{collateral_symbol} is not collateral of this account.", code="no_collateral")
+    if user_debt == 0:
+        raise NotLiquidatable(f"The account has no {debt_symbol} debt.", code="no_debt")
+    debt_price = d_read.reference_price if debt_asset.kind == Asset.Kind.STABLECOIN else d_read.upper_price
+    coll_price = c_read.lt_price
+    try:
+        quote = quote_liquidation(
+            debt_to_cover=user_debt if debt_to_cover == MAX else debt_to_cover, user_reserve_debt=user_debt,
+            debt_price=debt_price, debt_decimals=debt_asset.decimals, user_collateral_balance=user_coll,
+            collateral_price=coll_price, collateral_decimals=coll_asset.decimals,
+            liquidation_bonus_bps=c_res.liquidation_bonus_bps,
+            protocol_fee_bps=c_res.liquidation_protocol_fee_bps,
+            total_collateral_base=health.by_lt.total_collateral_base, total_debt_base=health.by_lt.total_debt_base,
+            health_factor=hf,
+        )
+    except DustError as exc:
+        raise NotLiquidatable(str(exc), code="dust") from None
+    if quote.disables_collateral:
+        c_pos.collateral_enabled = False
+    # _burnDebtTokens
+    full = quote.has_no_collateral_left or quote.debt_to_repay == user_debt
+    burn = d_pos.scaled_debt if full else ray_div(quote.debt_to_repay, d_res.variable_borrow_index)
+    d_pos.scaled_debt -= burn
+    d_res.total_scaled_debt -= burn
+    deficit = 0
+    outstanding = user_debt - quote.debt_to_repay
+    if quote.has_no_collateral_left and outstanding:
+        deficit = outstanding
+        d_res.deficit += outstanding
+    reserve_update_rates(reserve=d_res, liquidity_added=quote.debt_to_repay)
+    # _burnCollateralATokens, then the protocol fee to the treasury as aTokens
+    reserve_update_rates(reserve=c_res, liquidity_taken=quote.collateral_to_liquidator)
+    c_burn = min(ray_div(quote.collateral_to_liquidator, c_res.liquidity_index), c_pos.scaled_supply)
+    c_pos.scaled_supply -= c_burn
+    c_res.total_scaled_supply -= c_burn
+    fee = quote.protocol_fee
+    if fee:
+        fee_scaled = ray_div(fee, c_res.liquidity_index)
+        if fee_scaled > c_pos.scaled_supply:
+            fee_scaled = c_pos.scaled_supply
+            fee = ray_mul(fee_scaled, c_res.liquidity_index)
+        c_pos.scaled_supply -= fee_scaled
+        treasury_pos = _position(treasury_account(), c_res)
+        treasury_pos.scaled_supply += fee_scaled
+        _save_position(treasury_pos)
+    for pos in (d_pos, c_pos):
+        _save_position(pos)
+    # The keeper pays the debt asset and receives the collateral underlying.
+    k_wallet = _wallet(liquidator, debt_asset)
+    if k_wallet.amount < quote.debt_to_repay:
+        mint_to(account=liquidator, asset=debt_asset, amount=quote.debt_to_repay - k_wallet.amount,
+                reason="keeper funding")
+        k_wallet.refresh_from_db()
+    k_wallet.amount -= quote.debt_to_repay
+    k_wallet.save()
+    kc_wallet = _wallet(liquidator, coll_asset)
+    kc_wallet.amount += quote.collateral_to_liquidator
+    kc_wallet.save()
+    for res in reserves.values():
+        res.save()
+    if quote.has_no_collateral_left:
+        deficit += _burn_bad_debt(account, now, exclude=d_res.pk)
+    after, _ = _health(account, now, reads=reads)
+    seized = quote.collateral_to_liquidator + fee
+    event = LiquidationEvent.objects.create(
+        account=account, oracle_round_id=oracle_round_id, round_key=round_key, step=step, debt_asset=debt_asset,
+        collateral_asset=coll_asset, debt_repaid=quote.debt_to_repay, collateral_seized=seized, protocol_fee=fee,
+        deficit=deficit, health_factor_before=hf,
+        health_factor_after=after.by_lt.health_factor if after.by_lt.has_debt else None,
+        debt_price=debt_price, collateral_price=coll_price, session=c_read.session,
+        latency_ms=int((time.time() - started_at) * 1000) if started_at else 0,
+    )
+    detail = dict(event=event.pk, debt_asset=debt_symbol, collateral_asset=collateral_symbol)
+    _ledger(account, debt_asset, LedgerEntry.Kind.LIQUIDATION, quote.debt_to_repay, scaled=burn,
+            index=d_res.variable_borrow_index, side="debt_repaid", **detail)
+    _ledger(account, coll_asset, LedgerEntry.Kind.LIQUIDATION, seized, scaled=c_burn,
+            index=c_res.liquidity_index, side="collateral_seized", protocol_fee=str(fee), **detail)
+    if deficit:
+        _ledger(account, debt_asset, LedgerEntry.Kind.DEFICIT, deficit, **detail)
+    return event
+
+
+def _burn_bad_debt(account: Account, now: int, *, exclude: int) -> int:
+    """LiquidationLogic._burnBadDebt: with no collateral left, every other debt becomes deficit."""
+    total = 0
+    # scaled_debt is TEXT on SQLite, so filter in Python rather than in SQL
+    positions = [p for p in account.positions.exclude(reserve_id=exclude).select_related("reserve__asset")
+                 .order_by("reserve_id") if p.scaled_debt]
+    if not positions:
+        return 0
+    reserves = _lock_reserves(*[p.reserve.asset for p in positions])
+    for p in positions:
+        res = reserves[p.reserve.asset.symbol]
+        reserve_accrue(reserve=res, now=now)
+        debt = ray_mul(p.scaled_debt, res.variable_borrow_index)
+        res.total_scaled_debt -= p.scaled_debt
+        p.scaled_debt = 0
+        p.reserve = res
+        res.deficit += debt
+        reserve_update_rates(reserve=res)
+        _save_position(p)
+        res.save()
+        _ledger(account, res.asset, LedgerEntry.Kind.DEFICIT, debt)
+        total += debt
+    return total
+
+
+# --- seeding ------------------------------------------------------------------------------------------
+
+SEED_LIQUIDITY = {"USDC": 50_000_000, "USDT": 50_000_000}
+
+
+@transaction.atomic
+def treasury_seed_liquidity() -> None:
+    """The treasury supplies USDC and USDT once, so a newcomer can borrow at once."""
+    treasury = treasury_account()
+    for symbol, whole in SEED_LIQUIDITY.items():
+        asset = Asset.objects.filter(symbol=symbol).first()
+        if asset is None or LedgerEntry.objects.filter(account=treasury, asset=asset, kind="supply").exists():
+            continue
+        amount = whole * asset.unit
+        mint_to(account=treasury, asset=asset, amount=amount, reason="protocol liquidity")
+        account_supply(account=treasury, symbol=symbol, amount=amount)
+

@@ -1,0 +1,51 @@
+"""One error shape for the whole API: {"error": {"code", "message", "field"}}."""
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_handler
+
+from markets.errors import DomainError
+from markets.services import ValidationFailed
+
+
+def error_response(code: str, message: str, field: str | None = None, status_code: int = 400, headers=None):
+    return Response({"error": {"code": code, "message": message, "field": field}}, status=status_code,
+                    headers=headers)
+
+
+def _first(detail, prefix=None):
+    """Flatten DRF's nested detail into (field, message, code)."""
+    if isinstance(detail, dict):
+        for key, value in detail.items():
+            name = key if key != "non_field_errors" else None
+            if prefix and name:
+                name = f"{prefix}.{name}"
+            return _first(value, name or prefix) if isinstance(value, (dict, list)) else (name, str(value),
+                                                                                          getattr(value, "code", None))
+    if isinstance(detail, list) and detail:
+        return _first(detail[0], prefix) if isinstance(detail[0], (dict, list)) else (
+            prefix, str(detail[0]), getattr(detail[0], "code", None))
+    return prefix, str(detail), getattr(detail, "code", None)
+
+
+def exception_handler(exc, context):
+    if isinstance(exc, DomainError):
+        return error_response(exc.code, exc.message, exc.field, exc.status)
+    if isinstance(exc, ValidationFailed):
+        return error_response("invalid_parameters", exc.message, exc.field, 400)
+    if isinstance(exc, Http404):
+        return error_response("not_found", "Not found.", None, 404)
+    if isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied()
+    response = drf_handler(exc, context)
+    if response is None:
+        return None
+    headers = {k: v for k, v in response.items() if k in ("Retry-After", "WWW-Authenticate")}
+    if isinstance(exc, exceptions.ValidationError):
+        field, message, code = _first(exc.detail)
+        return error_response(code or "invalid", message, field, status.HTTP_400_BAD_REQUEST)
+    if isinstance(exc, exceptions.APIException):
+        code = exc.get_codes() if isinstance(exc.get_codes(), str) else exc.default_code
+        return error_response(code, str(exc.detail), None, response.status_code, headers)
+    return response

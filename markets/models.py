@@ -1,0 +1,125 @@
+from django.conf import settings
+from django.db import models
+
+from .fields import UIntField
+
+RAY = 10**27
+
+
+class Asset(models.Model):
+    class Kind(models.TextChoices):
+        STABLECOIN = "stablecoin"
+        STOCK_TOKEN = "stock_token"
+        ETF_TOKEN = "etf_token"
+        PRE_IPO = "pre_ipo"
+
+    class IssuerProfile(models.TextChoices):
+        STABLECOIN = "stablecoin"
+        XSTOCKS = "xstocks"
+        ONDO = "ondo_global_markets"
+        ROBINHOOD = "robinhood"
+        STABLESTOCK = "stablestock"
+        PRE_IPO = "pre_ipo"
+        PERP = "perp"
+
+    symbol = models.CharField(max_length=20, unique=True)
+    name = models.CharField(max_length=100)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    decimals = models.PositiveSmallIntegerField()
+    issuer_profile = models.CharField(max_length=30, choices=IssuerProfile.choices)
+    underlying = models.CharField(max_length=20, blank=True, help_text="Underlying ticker, e.g. TSLA")
+    calendar = models.CharField(max_length=20, default="XNYS", help_text="XNYS, XNAS, 24/7 or ALWAYS_CLOSED")
+    # Ondo tokens track underlying x multiplier (bps, 10000 = 1x)
+    price_multiplier_bps = models.PositiveIntegerField(default=10_000)
+    volatility_bps = models.PositiveIntegerField(default=200, help_text="Daily volatility for the simulated feed")
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self):
+        return self.symbol
+
+    @property
+    def unit(self) -> int:
+        return 10**self.decimals
+
+
+class Reserve(models.Model):
+    """Risk parameters (bps, caps in whole tokens) and the scaled accounting of one asset's pool."""
+
+    asset = models.OneToOneField(Asset, on_delete=models.PROTECT, related_name="reserve")
+    ltv_bps = models.PositiveIntegerField(default=0)
+    liquidation_threshold_bps = models.PositiveIntegerField(default=0)
+    liquidation_bonus_bps = models.PositiveIntegerField(default=10_500)
+    liquidation_protocol_fee_bps = models.PositiveIntegerField(default=1_000)
+    reserve_factor_bps = models.PositiveIntegerField(default=1_000)
+    supply_cap = models.PositiveBigIntegerField(default=0, help_text="Whole tokens; 0 = no cap")
+    borrow_cap = models.PositiveBigIntegerField(default=0, help_text="Whole tokens; 0 = no cap")
+    borrowing_enabled = models.BooleanField(default=False)
+    collateral_enabled = models.BooleanField(default=True)
+    frozen = models.BooleanField(default=False)
+    paused = models.BooleanField(default=False)
+    optimal_usage_bps = models.PositiveIntegerField(default=8_000)
+    base_rate_bps = models.PositiveIntegerField(default=0)
+    slope1_bps = models.PositiveIntegerField(default=400)
+    slope2_bps = models.PositiveIntegerField(default=6_000)
+    # Liquidations wait until this instant (Aave v3.1 grace period).
+    grace_until = models.DateTimeField(null=True, blank=True)
+
+    # Aave ReserveData
+    liquidity_index = UIntField(default=RAY)
+    variable_borrow_index = UIntField(default=RAY)
+    liquidity_rate = UIntField(default=0)
+    variable_borrow_rate = UIntField(default=0)
+    last_update = models.BigIntegerField(default=0, help_text="Unix seconds")
+    total_scaled_supply = UIntField(default=0)
+    total_scaled_debt = UIntField(default=0)
+    accrued_to_treasury = UIntField(default=0, help_text="Scaled, not yet minted to the treasury")
+    virtual_balance = UIntField(default=0, help_text="Underlying held by the pool (v3.1 virtual accounting)")
+    deficit = UIntField(default=0, help_text="Bad debt, base units")
+
+    PARAMETER_FIELDS = (
+        "ltv_bps",
+        "liquidation_threshold_bps",
+        "liquidation_bonus_bps",
+        "liquidation_protocol_fee_bps",
+        "reserve_factor_bps",
+        "supply_cap",
+        "borrow_cap",
+        "borrowing_enabled",
+        "collateral_enabled",
+        "frozen",
+        "paused",
+        "optimal_usage_bps",
+        "base_rate_bps",
+        "slope1_bps",
+        "slope2_bps",
+    )
+
+    class Meta:
+        ordering = ["asset_id"]
+
+    def __str__(self):
+        return f"Reserve {self.asset.symbol}"
+
+
+class AuditEntry(models.Model):
+    """One staff change: who, when, what, from what, to what, why (Zulip-style audit row)."""
+
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    target = models.CharField(max_length=80, help_text="e.g. reserve:TSLAx, oracle_policy:TSLAx")
+    field = models.CharField(max_length=60)
+    old_value = models.JSONField(null=True)
+    new_value = models.JSONField(null=True)
+    reason = models.TextField()
+
+    class Meta:
+        ordering = ["-id"]
+
+
+class Heartbeat(models.Model):
+    """Last time a process of each kind reported in; /healthz reads it."""
+
+    name = models.CharField(max_length=40, unique=True)
+    at = models.DateTimeField()

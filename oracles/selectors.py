@@ -1,0 +1,146 @@
+"""The one oracle read the engine uses everywhere."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.utils import timezone
+
+from markets.models import Asset
+
+from .models import HaircutPolicy, OracleFeed
+
+DEPEG_BPS = 200  # token vs reference gap that counts as a depeg
+BPS = 10_000
+
+
+@dataclass(frozen=True)
+class OracleRead:
+    symbol: str
+    reference_price: int  # 8 decimals
+    token_price: int
+    haircut_bps: int
+    session: str
+    is_open: bool
+    closure_kind: str | None
+    price_age_seconds: int
+    flags: tuple[str, ...]
+    round_pk: int | None
+    round_id: int | None
+    updated_at: datetime | None
+    source: str
+    liquidations_paused: bool = False
+    grace_until: datetime | None = None
+    apply_to_liquidation_threshold: bool = False
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def effective_price(self) -> int:
+        """Lower band: price x (1 - haircut), floor."""
+        return self.reference_price * (BPS - self.haircut_bps) // BPS
+
+    @property
+    def upper_price(self) -> int:
+        """Upper band, for a stock token that is borrowed: price x (1 + haircut), ceil."""
+        return -(-self.reference_price * (BPS + self.haircut_bps) // BPS)
+
+    @property
+    def ltv_price(self) -> int:
+        return self.effective_price
+
+    @property
+    def lt_price(self) -> int:
+        return self.effective_price if self.apply_to_liquidation_threshold else self.reference_price
+
+    @property
+    def blocks_borrowing(self) -> str | None:
+        for flag in ("stale", "depeg", "unknown", "halted"):
+            if flag in self.flags:
+                return flag
+        return None
+
+
+def _clock_state(calendar: str, at: datetime):
+    from .clock import MarketClock
+
+    return MarketClock.get(calendar).state(at)
+
+
+def policy_haircut_bps(policy: HaircutPolicy, asset: Asset, closure_kind: str | None) -> int:
+    """Haircut under the asset's policy for a closure kind (0 while the market is open)."""
+    if closure_kind is None or policy.mode == HaircutPolicy.Mode.NONE:
+        return 0
+    if policy.mode == HaircutPolicy.Mode.FIXED:
+        return int(policy.fixed_bps.get(closure_kind, 0))
+    from . import haircut
+
+    return haircut.policy_bps_calibrated(asset=asset.underlying or asset.symbol, closure_kind=closure_kind,
+                                         coverage=float(policy.coverage))
+
+
+def policy_haircut_table(policy: HaircutPolicy, asset: Asset) -> dict[str, int]:
+    from .clock import CLOSURE_KINDS
+
+    return {kind: policy_haircut_bps(policy, asset, kind) for kind in CLOSURE_KINDS}
+
+
+def oracle_read(asset: Asset, *, at: datetime | None = None) -> OracleRead:
+    at = at or timezone.now()
+    feed = OracleFeed.objects.select_related("latest_round").get(asset=asset)
+    policy = HaircutPolicy.objects.get(asset=asset)
+    rnd = feed.latest_round
+    state = _clock_state(asset.calendar, at)
+    manual = feed.source == OracleFeed.Source.MANUAL
+    flags: list[str] = []
+    if rnd is None:
+        return OracleRead(asset.symbol, 0, 0, 0, state.session, state.is_open, state.closure_kind, 0, ("unknown",),
+                          None, None, None, feed.source)
+    changed = feed.last_changed_at or rnd.created_at
+    age = max(0, int((at - changed).total_seconds()))
+    token_price = rnd.reference_price if manual else rnd.token_price
+    if not manual:
+        if state.is_open and age > feed.heartbeat_seconds:
+            flags.append("stale")
+        if abs(token_price - rnd.reference_price) * BPS > DEPEG_BPS * rnd.reference_price:
+            flags.append("depeg")
+        flags.extend(f for f in rnd.flags if f in ("outlier", "halted") and f not in flags)
+    haircut = 0 if asset.kind == Asset.Kind.STABLECOIN else policy_haircut_bps(policy, asset, state.closure_kind)
+    grace_until = None
+    if policy.reopen_grace_seconds and state.is_open and state.last_close is not None:
+        opened = _last_open(asset.calendar, at)
+        if opened is not None and at < opened + timedelta(seconds=policy.reopen_grace_seconds):
+            grace_until = opened + timedelta(seconds=policy.reopen_grace_seconds)
+    paused = bool(policy.pause_liquidations_when_closed and not state.is_open)
+    if manual and policy.manual_price_liquidations == "hold":
+        paused = True
+    return OracleRead(
+        symbol=asset.symbol,
+        reference_price=rnd.reference_price,
+        token_price=token_price,
+        haircut_bps=haircut,
+        session=state.session,
+        is_open=state.is_open,
+        closure_kind=state.closure_kind,
+        price_age_seconds=age,
+        flags=tuple(flags),
+        round_pk=rnd.pk,
+        round_id=rnd.round_id,
+        updated_at=rnd.created_at,
+        source=feed.source,
+        liquidations_paused=paused,
+        grace_until=grace_until,
+        apply_to_liquidation_threshold=policy.apply_to_liquidation_threshold,
+    )
+
+
+def _last_open(calendar: str, at: datetime) -> datetime | None:
+    from .clock import MarketClock
+
+    clock = MarketClock.get(calendar)
+    fn = getattr(clock, "last_open", None)
+    return fn(at) if fn else None
+
+
+def oracle_reads(assets) -> dict[str, OracleRead]:
+    at = timezone.now()
+    return {a.symbol: oracle_read(a, at=at) for a in assets}
