@@ -112,14 +112,14 @@ class ReserveState:
 
 def normalized_income(state: ReserveState, now: int) -> int:
     """ReserveLogic.getNormalizedIncome."""
-    if state.last_update == now:
+    if state.last_update >= now:
         return state.liquidity_index
     return ray_mul(linear_interest(state.liquidity_rate, state.last_update, now), state.liquidity_index)
 
 
 def normalized_debt(state: ReserveState, now: int) -> int:
     """ReserveLogic.getNormalizedDebt."""
-    if state.last_update == now:
+    if state.last_update >= now:
         return state.variable_borrow_index
     return ray_mul(
         compounded_interest(state.variable_borrow_rate, state.last_update, now), state.variable_borrow_index

@@ -12,3 +12,6 @@ CELERY_TASK_ALWAYS_EAGER = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {  # noqa: F405
     "anon": "100000/min", "user": "100000/min", "auth": "100000/min", "actions": "100000/min"}}
+# A second, SQLite database so tests can prove the embedded profile's exactness too.
+DATABASES["sqlite"] = database_from_env(f"sqlite:///{VAR_DIR / 'test-sqlite.db'}")  # noqa: F405
+DATABASES["sqlite"]["TEST"] = {"NAME": str(VAR_DIR / "test-sqlite-run.db")}  # noqa: F405
