@@ -74,8 +74,9 @@ def policy_haircut_bps(policy: HaircutPolicy, asset: Asset, closure_kind: str | 
         return int(policy.fixed_bps.get(closure_kind, 0))
     from . import haircut
 
-    return haircut.policy_bps_calibrated(asset=asset.underlying or asset.symbol, closure_kind=closure_kind,
-                                         coverage=float(policy.coverage))
+    return haircut.policy_bps_calibrated(ticker=asset.underlying, closure_kind=closure_kind,
+                                         coverage=float(policy.coverage),
+                                         fallback_sigma=asset.volatility_bps / 10_000)
 
 
 def policy_haircut_table(policy: HaircutPolicy, asset: Asset) -> dict[str, int]:

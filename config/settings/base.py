@@ -134,6 +134,7 @@ CELERY_TASK_ROUTES = {
     "lending.liquidate_*": {"queue": "liquidations"},
     "lending.scan_*": {"queue": "liquidations"},
     "lending.accrue_*": {"queue": "accrual"},
+    "markets.*": {"queue": "default"},
     "oracles.*": {"queue": "prices"},
     "simulations.*": {"queue": "simulations"},
 }
