@@ -38,3 +38,51 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture
 def redis_up():
     require_service("Redis", 6379)
+
+
+@pytest.fixture
+def worker_process(transactional_db, redis_up):
+    """A real Celery worker process on Redis, pointed at this test's (committed) database."""
+    import subprocess
+    import sys
+    import time
+
+    from django.db import connection
+
+    from config.celery_app import app
+
+    app.control.purge()
+    db = connection.settings_dict
+    env = dict(os.environ)
+    env.update(
+        DJANGO_SETTINGS_MODULE="config.settings.test",
+        TEST_DATABASE_URL=f"postgres://{db['USER'] or 'postgres'}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/"
+                          f"{db['NAME']}",
+        TEST_CELERY_BROKER_URL=app.conf.broker_url,
+    )
+    procs = []
+
+    def start(name="w1", queues="default,liquidations,prices,accrual,simulations", concurrency=1):
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "config", "worker", "-l", "WARNING", "-P", "prefork",
+             "--concurrency", str(concurrency), "-Q", queues, "-n", f"{name}@%h", "--without-gossip",
+             "--without-mingle", "--without-heartbeat"],
+            env=env, cwd=str(__import__("pathlib").Path(__file__).resolve().parent.parent),
+        )
+        procs.append(proc)
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            if app.control.ping(destination=[f"{name}@{__import__('socket').gethostname()}"], timeout=0.5):
+                return proc
+        return proc
+
+    yield start
+    for proc in procs:
+        if proc.poll() is None:
+            proc.terminate()
+    for proc in procs:
+        try:
+            proc.wait(timeout=15)
+        except Exception:  # noqa: BLE001
+            proc.kill()
+    app.control.purge()
