@@ -140,6 +140,11 @@ class MarketClock:
         s, i = self._index(t)
         return i >= 0 and s < self.closes[i]
 
+    def is_open_epoch(self, seconds: int) -> bool:
+        """Fast path for callers that already hold UTC epoch seconds (backtests, the scanner)."""
+        i = bisect.bisect_right(self.opens, seconds) - 1
+        return i >= 0 and seconds < self.closes[i]
+
     def next_open(self, t: datetime) -> datetime:
         s, i = self._index(t)
         return _from_seconds(self.opens[i + 1])

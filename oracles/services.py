@@ -78,3 +78,150 @@ def round_publish(
         if notify:
             transaction.on_commit(lambda: round_published.send(sender=OracleRound, round_id=rnd.pk))
     return rnd
+
+
+# --- admin actions (audited, Zulip-style) --------------------------------------------------------------
+
+def _audit(actor, target: str, field: str, old, new, reason: str):
+    from markets.services import audit_record
+
+    audit_record(actor=actor, target=target, field=field, old=old, new=new, reason=reason)
+
+
+def _require_reason(reason) -> str:
+    from markets.errors import DomainError
+
+    if not isinstance(reason, str) or not reason.strip():
+        raise DomainError("A reason is required for every staff change.", code="required", field="reason")
+    return reason.strip()
+
+
+@transaction.atomic
+def oracle_set_manual_price(*, asset: Asset, price: int, actor, reason: str = "") -> OracleRound:
+    """Pin the asset at an admin's price: source becomes manual, a round is published and scanned at once."""
+    feed = OracleFeed.objects.select_for_update().get(asset=asset)
+    old = feed.latest_round.reference_price if feed.latest_round else None
+    if feed.source != OracleFeed.Source.MANUAL:
+        _audit(actor, f"oracle_source:{asset.symbol}", "source", feed.source, "manual",
+               reason or "manual price")
+        feed.source = OracleFeed.Source.MANUAL
+        feed.save(update_fields=["source"])
+    _audit(actor, f"oracle_price:{asset.symbol}", "reference_price", old, price, reason or "manual price")
+    return round_publish(asset=asset, reference_price=price, token_price=price, source="manual")
+
+
+@transaction.atomic
+def oracle_shock(*, asset: Asset, percent_bps: int, at: str, actor, reason: str = "") -> OracleRound | None:
+    """A price shock in basis points: now (a new round at once) or at the next regular open."""
+    feed = OracleFeed.objects.select_for_update().get(asset=asset)
+    _audit(actor, f"oracle_price:{asset.symbol}", f"shock_{at}", None, percent_bps, reason or "price shock")
+    if at == "next_open" and feed.source != OracleFeed.Source.MANUAL:
+        feed.config = {**feed.config, "pending_shock_bps": feed.config.get("pending_shock_bps", 0) + percent_bps}
+        feed.save(update_fields=["config"])
+        return None
+    rnd = feed.latest_round
+    price = max(1, rnd.reference_price * (10_000 + percent_bps) // 10_000)
+    token = price if feed.source == OracleFeed.Source.MANUAL else max(
+        1, rnd.token_price * (10_000 + percent_bps) // 10_000)
+    return round_publish(asset=asset, reference_price=price, token_price=token, source=feed.source)
+
+
+POLICY_FIELDS = ("mode", "coverage", "fixed_bps", "apply_to_liquidation_threshold",
+                 "pause_liquidations_when_closed", "reopen_grace_seconds")
+
+
+@transaction.atomic
+def haircut_policy_update(*, asset: Asset, changes: dict, actor, reason) -> HaircutPolicy:
+    reason = _require_reason(reason)
+    policy = HaircutPolicy.objects.select_for_update().get(asset=asset)
+    for field, value in changes.items():
+        old = getattr(policy, field)
+        old_json = str(old) if field == "coverage" else old
+        new_json = str(value) if field == "coverage" else value
+        if old_json != new_json:
+            setattr(policy, field, value)
+            _audit(actor, f"oracle_policy:{asset.symbol}", field, old_json, new_json, reason)
+    policy.save()
+    return policy
+
+
+@transaction.atomic
+def feed_source_update(*, asset: Asset, source: str, config: dict, actor, reason) -> OracleFeed:
+    reason = _require_reason(reason)
+    feed = OracleFeed.objects.select_for_update().get(asset=asset)
+    if feed.source != source:
+        _audit(actor, f"oracle_source:{asset.symbol}", "source", feed.source, source, reason)
+    if config:
+        _audit(actor, f"oracle_source:{asset.symbol}", "config", feed.config, {**feed.config, **config}, reason)
+    feed.source = source
+    feed.config = {**feed.config, **config}
+    feed.save(update_fields=["source", "config"])
+    return feed
+
+
+# --- the price tick -------------------------------------------------------------------------------------
+
+def feeds_tick(*, now: datetime | None = None, seed: int | None = None) -> int:
+    """Advance every simulated and replayed feed one step and publish the rounds (manual feeds hold)."""
+    import random
+
+    from . import haircut, sources
+    from .clock import MarketClock
+
+    now = now or timezone.now()
+    rng = random.Random(seed)
+    published = 0
+    for feed in OracleFeed.objects.select_related("asset", "latest_round").exclude(source="manual").order_by("pk"):
+        asset, rnd = feed.asset, feed.latest_round
+        if rnd is None:
+            continue
+        with transaction.atomic():
+            feed = OracleFeed.objects.select_for_update(of=("self",)).select_related("asset", "latest_round").get(
+                pk=feed.pk)
+            if feed.source == OracleFeed.Source.MANUAL:
+                continue
+            state = MarketClock.get(asset.calendar).state(now)
+            cfg = dict(feed.config)
+            last = datetime.fromisoformat(cfg["last_tick"]) if cfg.get("last_tick") else rnd.created_at
+            seconds = min(max((now - last).total_seconds(), 0.0), 3600.0)
+            ref, token = feed.latest_round.reference_price, feed.latest_round.token_price
+            sigma = haircut.default_sigma(asset.underlying) or asset.volatility_bps / 10_000
+            if feed.source == OracleFeed.Source.SIMULATED:
+                if asset.kind == Asset.Kind.PRE_IPO:
+                    ref, token = ref, ref  # valuation oracle: moves only when an admin sets it
+                elif state.is_open:
+                    if not cfg.get("was_open", True):
+                        ref = sources.open_jump(ref, ticker=asset.underlying, sigma_daily=sigma, rng=rng)
+                        ref = max(1, ref * (10_000 + int(cfg.pop("pending_shock_bps", 0))) // 10_000)
+                    ref = sources.gbm_step(ref, sigma_daily=sigma, seconds=seconds, rng=rng)
+                    token = ref * asset.price_multiplier_bps // 10_000 if asset.price_multiplier_bps != 10_000 else ref
+                elif asset.issuer_profile == Asset.IssuerProfile.ROBINHOOD and state.session == "closed":
+                    pass  # a 24/5 token does not trade at weekends
+                else:
+                    token = sources.token_step(token, ref, sigma_daily=sigma, seconds=seconds, rng=rng)
+                cfg["was_open"] = state.is_open
+            elif feed.source == OracleFeed.Source.REPLAY:
+                series = sources.replay_prices(cfg.get("ticker") or asset.underlying)
+                if not series:
+                    continue
+                cursor = int(cfg.get("cursor", 0)) % len(series)
+                ref = token = series[cursor][1] * asset.price_multiplier_bps // 10_000
+                cfg["cursor"], cfg["label"] = cursor + 1, series[cursor][0]
+            elif feed.source == OracleFeed.Source.CHAINLINK:
+                from .chainlink import ChainlinkError, read_latest_round, web3_for
+
+                try:
+                    latest = read_latest_round(web3_for(cfg["rpc_url"]), cfg["address"])
+                except (ChainlinkError, KeyError):
+                    continue
+                if latest.round_id == cfg.get("round_id"):
+                    continue
+                ref = token = latest.price
+                cfg["round_id"] = latest.round_id
+            cfg["last_tick"] = now.isoformat()
+            feed.config = cfg
+            feed.save(update_fields=["config"])
+            round_publish(asset=asset, reference_price=ref, token_price=token, source=feed.source,
+                          session=state.session, at=now)
+            published += 1
+    return published

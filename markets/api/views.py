@@ -23,15 +23,14 @@ class AssetListView(generics.ListAPIView):
         return selectors.asset_list()
 
 
-class MarketListView(generics.GenericAPIView):
+class MarketListView(generics.ListAPIView):
     """Every reserve with its risk parameters, totals and rates."""
 
     serializer_class = MarketSerializer
     permission_classes = [permissions.AllowAny]
 
-    def get(self, request):
-        page = self.paginate_queryset(selectors.market_list())
-        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+    def get_queryset(self):
+        return selectors.market_list()
 
 
 def _reserve(symbol: str) -> Reserve:

@@ -1,0 +1,112 @@
+from decimal import Decimal
+
+from rest_framework import serializers
+
+from protocol.amounts import format_price
+
+from ..clock import CLOSURE_KINDS
+
+
+class OraclePriceSerializer(serializers.Serializer):
+    symbol = serializers.CharField()
+    reference_price = serializers.CharField(help_text="USD decimal string")
+    token_price = serializers.CharField(help_text="USD decimal string, the token's own 24/7 price")
+    effective_price = serializers.CharField(help_text="reference x (1 - haircut)")
+    haircut_bps = serializers.IntegerField()
+    session = serializers.CharField()
+    is_open = serializers.BooleanField()
+    closure_kind = serializers.CharField(allow_null=True)
+    price_age_seconds = serializers.IntegerField(help_text="Since the reference price last changed")
+    flags = serializers.ListField(child=serializers.ChoiceField(["stale", "depeg", "outlier", "halted", "unknown"]))
+    round = serializers.IntegerField(allow_null=True)
+    updated_at = serializers.DateTimeField(allow_null=True)
+    source = serializers.CharField()
+
+    @staticmethod
+    def from_read(read) -> dict:
+        return {
+            "symbol": read.symbol, "reference_price": format_price(read.reference_price),
+            "token_price": format_price(read.token_price), "effective_price": format_price(read.effective_price),
+            "haircut_bps": read.haircut_bps, "session": read.session, "is_open": read.is_open,
+            "closure_kind": read.closure_kind, "price_age_seconds": read.price_age_seconds,
+            "flags": list(read.flags), "round": read.round_id, "updated_at": read.updated_at, "source": read.source,
+        }
+
+
+class HaircutTableSerializer(serializers.Serializer):
+    overnight = serializers.IntegerField()
+    weekend = serializers.IntegerField()
+    holiday = serializers.IntegerField()
+    holiday_weekend = serializers.IntegerField()
+    unplanned = serializers.IntegerField()
+
+
+class MarketStatusSerializer(serializers.Serializer):
+    calendar = serializers.CharField()
+    at = serializers.DateTimeField()
+    session = serializers.ChoiceField(["pre_market", "regular", "post_market", "overnight", "closed"])
+    is_open = serializers.BooleanField()
+    closure_kind = serializers.CharField(allow_null=True)
+    early_close = serializers.BooleanField()
+    next_open = serializers.DateTimeField(allow_null=True)
+    next_close = serializers.DateTimeField(allow_null=True)
+    seconds_since_close = serializers.IntegerField(allow_null=True)
+
+
+class ManualPriceSerializer(serializers.Serializer):
+    price = serializers.CharField(max_length=40, help_text='USD decimal string, up to 8 decimals, e.g. "225.5"')
+    reason = serializers.CharField(max_length=1000, required=False, allow_blank=True)
+
+
+class ShockSerializer(serializers.Serializer):
+    percent = serializers.CharField(max_length=20, help_text='Decimal string in percent, e.g. "-12.5"')
+    at = serializers.ChoiceField(["next_open", "now"])
+    reason = serializers.CharField(max_length=1000, required=False, allow_blank=True)
+
+
+class ShockResultSerializer(serializers.Serializer):
+    applied = serializers.BooleanField()
+    at = serializers.CharField()
+    price = OraclePriceSerializer()
+
+
+class PolicySerializer(serializers.Serializer):
+    mode = serializers.ChoiceField(["none", "fixed", "calibrated"], required=False)
+    coverage = serializers.DecimalField(max_digits=5, decimal_places=4, min_value=Decimal("0.5"), max_value=Decimal("0.9999"),
+                                        required=False, coerce_to_string=False)
+    fixed_bps = serializers.DictField(child=serializers.IntegerField(min_value=0, max_value=10_000), required=False)
+    apply_to_liquidation_threshold = serializers.BooleanField(required=False)
+    pause_liquidations_when_closed = serializers.BooleanField(required=False)
+    reopen_grace_seconds = serializers.IntegerField(min_value=0, max_value=4 * 3600, required=False)
+    reason = serializers.CharField(max_length=1000, write_only=True)
+
+    def validate_fixed_bps(self, value):
+        unknown = set(value) - set(CLOSURE_KINDS)
+        if unknown:
+            raise serializers.ValidationError(f"Unknown closure kinds: {', '.join(sorted(unknown))}.")
+        return value
+
+
+class PolicyOutSerializer(serializers.Serializer):
+    mode = serializers.CharField()
+    coverage = serializers.CharField()
+    fixed_bps = serializers.DictField(child=serializers.IntegerField())
+    apply_to_liquidation_threshold = serializers.BooleanField()
+    pause_liquidations_when_closed = serializers.BooleanField()
+    reopen_grace_seconds = serializers.IntegerField()
+    haircuts = HaircutTableSerializer()
+
+
+class SourceSerializer(serializers.Serializer):
+    source = serializers.ChoiceField(["simulated", "replay", "manual", "chainlink"])
+    reason = serializers.CharField(max_length=1000)
+    rpc_url = serializers.URLField(required=False)
+    address = serializers.RegexField(r"^0x[0-9a-fA-F]{40}$", required=False)
+    ticker = serializers.RegexField(r"^[A-Z]{1,6}$", required=False)
+    heartbeat_seconds = serializers.IntegerField(min_value=10, max_value=7 * 86_400, required=False)
+
+
+class SourceOutSerializer(serializers.Serializer):
+    symbol = serializers.CharField()
+    source = serializers.CharField()
+    heartbeat_seconds = serializers.IntegerField()

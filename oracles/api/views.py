@@ -1,0 +1,202 @@
+import re
+from datetime import datetime, timezone
+
+from django.utils.dateparse import parse_datetime
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics, permissions, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from markets.errors import DomainError, NotFound
+from markets.models import Asset
+
+from .. import selectors, services
+from ..clock import ClockRangeError, MarketClock
+from ..models import HaircutPolicy, OracleFeed
+from .serializers import (
+    HaircutTableSerializer,
+    ManualPriceSerializer,
+    MarketStatusSerializer,
+    OraclePriceSerializer,
+    PolicyOutSerializer,
+    PolicySerializer,
+    ShockResultSerializer,
+    ShockSerializer,
+    SourceOutSerializer,
+    SourceSerializer,
+)
+
+_PRICE = re.compile(r"^\d{1,12}(\.\d{1,8})?$")
+_PERCENT = re.compile(r"^-?\d{1,4}(\.\d{1,2})?$")
+CALENDARS = ("XNYS", "XNAS", "24/7", "ALWAYS_CLOSED")
+
+
+def _asset(symbol: str) -> Asset:
+    try:
+        return Asset.objects.get(symbol=symbol)
+    except Asset.DoesNotExist:
+        raise NotFound(f"Unknown asset {symbol!r}.", code="unknown_asset") from None
+
+
+class OraclePriceListView(generics.ListAPIView):
+    """Every asset's oracle read: reference, token and effective price, session, haircut, flags."""
+
+    permission_classes = [permissions.AllowAny]
+    serializer_class = OraclePriceSerializer
+
+    def get_queryset(self):
+        reads = selectors.oracle_reads(Asset.objects.order_by("id"))
+        return [OraclePriceSerializer.from_read(read) for read in reads.values()]
+
+
+class OraclePriceDetailView(APIView):
+    permission_classes = [permissions.AllowAny]
+
+    @extend_schema(responses=OraclePriceSerializer)
+    def get(self, request, symbol: str):
+        return Response(OraclePriceSerializer.from_read(selectors.oracle_read(_asset(symbol))))
+
+
+class HaircutTableView(APIView):
+    permission_classes = [permissions.AllowAny]
+
+    @extend_schema(responses=HaircutTableSerializer)
+    def get(self, request, symbol: str):
+        asset = _asset(symbol)
+        return Response(selectors.policy_haircut_table(HaircutPolicy.objects.get(asset=asset), asset))
+
+
+class MarketStatusView(APIView):
+    permission_classes = [permissions.AllowAny]
+
+    @extend_schema(parameters=[OpenApiParameter("calendar", str, enum=list(CALENDARS), required=False),
+                               OpenApiParameter("at", str, required=False, description="ISO-8601 instant")],
+                   responses=MarketStatusSerializer)
+    def get(self, request):
+        calendar = request.query_params.get("calendar", "XNYS")
+        if calendar not in CALENDARS:
+            raise DomainError(f"Unknown calendar {calendar!r}; use one of {', '.join(CALENDARS)}.",
+                              code="invalid", field="calendar")
+        raw = request.query_params.get("at")
+        at = datetime.now(timezone.utc)
+        if raw is not None:
+            try:
+                at = parse_datetime(raw) if len(raw) <= 40 else None
+            except ValueError:
+                at = None
+            if at is None:
+                raise DomainError("at must be an ISO-8601 instant, e.g. 2024-11-29T17:00:00Z.", code="invalid",
+                                  field="at")
+            if at.tzinfo is None:
+                at = at.replace(tzinfo=timezone.utc)
+        clock = MarketClock.get(calendar)
+        try:
+            state = clock.state(at)
+        except ClockRangeError as exc:
+            raise DomainError(str(exc), code="out_of_range", field="at") from None
+        except (OverflowError, ValueError, OSError):
+            raise DomainError("at is outside the calendar's range.", code="out_of_range", field="at") from None
+        return Response({
+            "calendar": calendar, "at": at, "session": state.session, "is_open": state.is_open,
+            "closure_kind": state.closure_kind, "early_close": state.early_close, "next_open": state.next_open,
+            "next_close": state.next_close, "seconds_since_close": state.seconds_since_close,
+        })
+
+
+class StaffView(APIView):
+    permission_classes = [permissions.IsAdminUser]
+
+
+class ManualPriceView(StaffView):
+    @extend_schema(request=ManualPriceSerializer, responses={201: OraclePriceSerializer})
+    def post(self, request, symbol: str):
+        asset = _asset(symbol)
+        data = request.data if isinstance(request.data, dict) else {}
+        raw = data.get("price")
+        if not isinstance(raw, str) or not _PRICE.match(raw.strip()) or not raw.strip().strip("0.").strip():
+            raise DomainError("price must be a positive USD decimal string with at most 8 decimals, e.g. \"225.5\".",
+                              code="invalid_price", field="price")
+        price = services.usd_to_price(raw.strip())
+        if price <= 0:
+            raise DomainError("price must be positive.", code="invalid_price", field="price")
+        services.oracle_set_manual_price(asset=asset, price=price, actor=request.user,
+                                         reason=str(data.get("reason") or ""))
+        return Response(OraclePriceSerializer.from_read(selectors.oracle_read(asset)), status=status.HTTP_201_CREATED)
+
+
+class ShockView(StaffView):
+    @extend_schema(request=ShockSerializer, responses={200: ShockResultSerializer})
+    def post(self, request, symbol: str):
+        asset = _asset(symbol)
+        data = request.data if isinstance(request.data, dict) else {}
+        raw = data.get("percent")
+        if not isinstance(raw, str) or not _PERCENT.match(raw.strip()):
+            raise DomainError("percent must be a decimal string such as \"-12.5\" (at most 2 decimals).",
+                              code="invalid", field="percent")
+        whole, _, frac = raw.strip().lstrip("-").partition(".")
+        bps = int(whole) * 100 + int(frac.ljust(2, "0") or 0)
+        bps = -bps if raw.strip().startswith("-") else bps
+        if not -9_900 <= bps <= 100_000 or bps == 0:
+            raise DomainError("percent must be non-zero, above -99 and at most 1000.", code="invalid",
+                              field="percent")
+        at = data.get("at")
+        if at not in ("next_open", "now"):
+            raise DomainError("at must be \"next_open\" or \"now\".", code="invalid", field="at")
+        services.oracle_shock(asset=asset, percent_bps=bps, at=at, actor=request.user,
+                              reason=str(data.get("reason") or ""))
+        read = selectors.oracle_read(asset)
+        applied = at == "now" or read.source == "manual"
+        return Response({"applied": applied, "at": at, "price": OraclePriceSerializer.from_read(read)})
+
+
+def _policy_out(asset: Asset) -> dict:
+    policy = HaircutPolicy.objects.get(asset=asset)
+    return {"mode": policy.mode, "coverage": str(policy.coverage), "fixed_bps": policy.fixed_bps,
+            "apply_to_liquidation_threshold": policy.apply_to_liquidation_threshold,
+            "pause_liquidations_when_closed": policy.pause_liquidations_when_closed,
+            "reopen_grace_seconds": policy.reopen_grace_seconds,
+            "haircuts": selectors.policy_haircut_table(policy, asset)}
+
+
+class PolicyView(StaffView):
+    @extend_schema(responses=PolicyOutSerializer)
+    def get(self, request, symbol: str):
+        return Response(_policy_out(_asset(symbol)))
+
+    @extend_schema(request=PolicySerializer, responses=PolicyOutSerializer)
+    def patch(self, request, symbol: str):
+        asset = _asset(symbol)
+        data = request.data if isinstance(request.data, dict) else {}
+        for name in ("apply_to_liquidation_threshold", "pause_liquidations_when_closed"):
+            if name in data and not isinstance(data[name], bool):
+                raise DomainError(f"{name} must be a JSON boolean.", code="invalid", field=name)
+        if "reopen_grace_seconds" in data and (isinstance(data["reopen_grace_seconds"], bool)
+                                               or not isinstance(data["reopen_grace_seconds"], int)):
+            raise DomainError("reopen_grace_seconds must be a JSON integer.", code="invalid",
+                              field="reopen_grace_seconds")
+        serializer = PolicySerializer(data=data)
+        serializer.is_valid(raise_exception=True)
+        changes = dict(serializer.validated_data)
+        reason = changes.pop("reason")
+        services.haircut_policy_update(asset=asset, changes=changes, actor=request.user, reason=reason)
+        return Response(_policy_out(asset))
+
+
+class SourceView(StaffView):
+    @extend_schema(request=SourceSerializer, responses=SourceOutSerializer)
+    def patch(self, request, symbol: str):
+        asset = _asset(symbol)
+        serializer = SourceSerializer(data=request.data if isinstance(request.data, dict) else {})
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        source, reason = data.pop("source"), data.pop("reason")
+        heartbeat = data.pop("heartbeat_seconds", None)
+        if source == "chainlink" and not ({"rpc_url", "address"} <= set(data) or
+                                          {"rpc_url", "address"} <= set(OracleFeed.objects.get(asset=asset).config)):
+            raise DomainError("A chainlink source needs rpc_url and address.", code="required", field="address")
+        feed = services.feed_source_update(asset=asset, source=source, config=data, actor=request.user,
+                                           reason=reason)
+        if heartbeat:
+            OracleFeed.objects.filter(pk=feed.pk).update(heartbeat_seconds=heartbeat)
+            feed.refresh_from_db()
+        return Response({"symbol": asset.symbol, "source": feed.source, "heartbeat_seconds": feed.heartbeat_seconds})

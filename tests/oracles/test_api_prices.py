@@ -1,0 +1,47 @@
+"""GET /api/v1/oracle/prices/, /oracle/prices/{symbol}/, /oracle/prices/{symbol}/haircuts/, /oracle/market-status/"""
+import pytest
+
+from tests.factories import api_client, make_universe
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def universe():
+    make_universe(haircuts=True)
+
+
+def test_prices_list_and_detail():
+    body = api_client().get("/api/v1/oracle/prices/").json()
+    assert {p["symbol"] for p in body["results"]} >= {"USDC", "TSLAx"}
+    tsla = api_client().get("/api/v1/oracle/prices/TSLAx/").json()
+    for field in ("reference_price", "token_price", "effective_price", "haircut_bps", "session", "closure_kind",
+                  "price_age_seconds", "flags", "round", "updated_at"):
+        assert field in tsla
+    assert tsla["reference_price"] == "403.84"
+    assert api_client().get("/api/v1/oracle/prices/NOPE/").status_code == 404
+
+
+def test_haircut_table():
+    table = api_client().get("/api/v1/oracle/prices/TSLAx/haircuts/").json()
+    assert set(table) == {"overnight", "weekend", "holiday", "holiday_weekend", "unplanned"}
+    assert all(isinstance(v, int) and v > 0 for v in table.values())
+    assert set(api_client().get("/api/v1/oracle/prices/USDC/haircuts/").json().values()) == {0}
+
+
+@pytest.mark.parametrize("at, session, kind", [
+    ("2024-11-25T14:29:00Z", "pre_market", "weekend"),
+    ("2024-11-29T17:59:00Z", "regular", None),
+    ("2024-03-29T15:00:00Z", "closed", "holiday_weekend"),
+])
+def test_market_status(at, session, kind):
+    body = api_client().get(f"/api/v1/oracle/market-status/?calendar=XNYS&at={at}").json()
+    assert (body["session"], body["closure_kind"]) == (session, kind)
+    assert body["next_open"] > at[:10]
+
+
+@pytest.mark.parametrize("query", ["at=yesterday", "at=1990-01-01T00:00:00Z", "at=2099-01-01T00:00:00Z",
+                                   "calendar=XLON", "at=" + "9" * 100, "at=2024-13-45T00:00:00Z"])
+def test_market_status_bad_input(query):
+    r = api_client().get(f"/api/v1/oracle/market-status/?{query}")
+    assert r.status_code == 400 and r.json()["error"]["message"]
