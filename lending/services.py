@@ -569,3 +569,55 @@ def treasury_seed_liquidity() -> None:
         mint_to(account=treasury, asset=asset, amount=amount, reason="protocol liquidity")
         account_supply(account=treasury, symbol=symbol, amount=amount)
 
+
+
+# --- keeper -------------------------------------------------------------------------------------------------
+
+MAX_STEPS = 20
+
+
+def _pairs_by_preference(account: Account, reads: dict[str, OracleRead], now: int):
+    """A rational keeper's order: the largest debt first, against the collateral worth the most."""
+    positions = list(account.positions.select_related("reserve__asset").order_by("reserve_id"))
+    health = health_of(positions, reads, now)
+    debts = sorted((v for v in health.lt_values if v.borrowed),
+                   key=lambda v: -(v.borrowed * (v.debt_price or v.price) // 10**v.decimals))
+    colls = sorted((v for v in health.lt_values if v.collateral and v.supplied and v.liquidation_threshold_bps),
+                   key=lambda v: -(v.supplied * v.price // 10**v.decimals))
+    return [(d.symbol, c.symbol) for d in debts for c in colls]
+
+
+def keeper_liquidate_account(*, account_id: int, round_key: str, oracle_round_id: int | None = None,
+                             reads: dict[str, OracleRead] | None = None, started_at: float | None = None
+                             ) -> list[LiquidationEvent]:
+    """Liquidate while HF < 1 and something is liquidatable; each step is one exact, idempotent event."""
+    events: list[LiquidationEvent] = []
+    account = Account.objects.get(pk=account_id)
+    for step in range(1, MAX_STEPS + 1):
+        done = LiquidationEvent.objects.filter(account_id=account_id, round_key=round_key, step=step).first()
+        if done:
+            events.append(done)
+            continue
+        now = now_seconds()
+        acted = False
+        for debt_symbol, coll_symbol in _pairs_by_preference(account, dict(reads or {}) or
+                                                             _reads_for_account(account), now):
+            try:
+                events.append(account_liquidate(
+                    account_id=account_id, debt_symbol=debt_symbol, collateral_symbol=coll_symbol,
+                    round_key=round_key, step=step, oracle_round_id=oracle_round_id, reads=reads,
+                    started_at=started_at, now=now))
+                acted = True
+                break
+            except NotLiquidatable as exc:
+                if exc.code in ("dust", "no_collateral", "no_debt"):
+                    continue  # try the next pair
+                return events
+        if not acted:
+            return events
+    return events
+
+
+def _reads_for_account(account: Account) -> dict[str, OracleRead]:
+    return {p.reserve.asset.symbol: oracle_read(p.reserve.asset)
+            for p in account.positions.select_related("reserve__asset")}

@@ -67,7 +67,7 @@ def worker_process(transactional_db, redis_up):
             [sys.executable, "-m", "celery", "-A", "config", "worker", "-l", "WARNING", "-P", "prefork",
              "--concurrency", str(concurrency), "-Q", queues, "-n", f"{name}@%h", "--without-gossip",
              "--without-mingle", "--without-heartbeat"],
-            env=env, cwd=str(__import__("pathlib").Path(__file__).resolve().parent.parent),
+            env=env, cwd=str(__import__("pathlib").Path(__file__).resolve().parent.parent), start_new_session=True,
         )
         procs.append(proc)
         deadline = time.time() + 30
@@ -77,9 +77,14 @@ def worker_process(transactional_db, redis_up):
         return proc
 
     yield start
+    import signal as _signal
+
     for proc in procs:
         if proc.poll() is None:
-            proc.terminate()
+            try:
+                os.killpg(proc.pid, _signal.SIGTERM)
+            except ProcessLookupError:
+                pass
     for proc in procs:
         try:
             proc.wait(timeout=15)

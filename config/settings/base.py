@@ -190,3 +190,5 @@ LOGGING = {
     "root": {"handlers": ["stderr"], "level": os.environ.get("LOG_LEVEL", "INFO")},
 }
 UNPAUSE_GRACE_SECONDS = int(os.environ.get("UNPAUSE_GRACE_SECONDS", "1800"))
+# Publishing must fail fast when the broker is down (the beat scan catches up), never hang a request.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.5, "interval_max": 1}

@@ -12,7 +12,7 @@ SCHEDULES = [
 
 def all_schedules() -> list[dict]:
     schedules = list(SCHEDULES)
-    for module in ("oracles.tasks", "lending.scanner"):
+    for module in ("oracles.tasks", "lending.scanner"):  # each app declares its own schedules
         try:
             schedules += list(getattr(__import__(module, fromlist=["BEAT_SCHEDULES"]), "BEAT_SCHEDULES", []))
         except ImportError:

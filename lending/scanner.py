@@ -1,0 +1,79 @@
+"""Screen fast, execute exactly: one set-based SQL pass over the float shadows finds candidate accounts.
+
+Per-reserve factors are computed in Python (O(reserves)): USD per whole scaled token for collateral (index x
+threshold price x LT) and for debt (index x price). The database then sums positions x factors per account
+in one GROUP BY. Floats only screen; the keeper re-checks every candidate exactly, under lock.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db import connection
+
+from markets.models import Asset, Reserve
+from markets.services import now_seconds, reserve_state
+from oracles.selectors import OracleRead, oracle_read
+from protocol.core import normalized_debt, normalized_income
+from protocol.wadray import RAY
+
+# Screen a little above HF 1 so float rounding can never hide an account the exact check would liquidate.
+SCREEN_MARGIN = 1.0001
+CHUNK = 200
+
+BEAT_SCHEDULES = [
+    {"name": "liquidation safety-net scan", "task": "lending.scan_accounts", "every_seconds": 60,
+     "queue": "liquidations"},
+]
+
+
+@dataclass(frozen=True)
+class Factor:
+    reserve_id: int
+    collateral: float  # USD x LT per whole scaled token supplied
+    debt: float  # USD per whole scaled token borrowed
+
+
+def reserve_factors(reads: dict[str, OracleRead] | None = None, now: int | None = None) -> list[Factor]:
+    now = now_seconds() if now is None else now
+    factors = []
+    for reserve in Reserve.objects.select_related("asset").order_by("pk"):
+        asset = reserve.asset
+        read = (reads or {}).get(asset.symbol) or oracle_read(asset)
+        state = reserve_state(reserve)
+        income = normalized_income(state, now) / RAY
+        debt_index = normalized_debt(state, now) / RAY
+        debt_price = read.reference_price if asset.kind == Asset.Kind.STABLECOIN else read.upper_price
+        factors.append(Factor(
+            reserve.pk,
+            income * read.lt_price / 1e8 * reserve.liquidation_threshold_bps / 1e4,
+            debt_index * debt_price / 1e8,
+        ))
+    return factors
+
+
+def screen_accounts(factors: list[Factor] | None = None) -> list[int]:
+    """Account ids whose approximate HF is below 1 (plus a hair), in one SQL statement."""
+    factors = factors if factors is not None else reserve_factors()
+    if not factors:
+        return []
+    values = ", ".join(["(%s, %s, %s)"] * len(factors))
+    params: list = []
+    for f in factors:
+        params += [f.reserve_id, f.collateral, f.debt]
+    sql = f"""
+        WITH f(reserve_id, cf, df) AS (VALUES {values})
+        SELECT p.account_id
+        FROM lending_position p JOIN f ON f.reserve_id = p.reserve_id
+        GROUP BY p.account_id
+        HAVING SUM(p.debt_shadow * f.df) > 0
+           AND SUM(CASE WHEN p.collateral_enabled THEN p.supply_shadow * f.cf ELSE 0 END)
+               < SUM(p.debt_shadow * f.df) * %s
+        ORDER BY p.account_id
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, SCREEN_MARGIN])
+        return [row[0] for row in cursor.fetchall()]
+
+
+def chunks(ids: list[int], size: int = CHUNK) -> list[list[int]]:
+    return [ids[i:i + size] for i in range(0, len(ids), size)]
