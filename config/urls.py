@@ -18,3 +18,24 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("", include("frontend.urls")),
 ]
+
+
+def handler404(request, exception=None):
+    """Unknown URLs under /api/ answer in the API's error shape; pages get Django's default."""
+    from django.http import JsonResponse
+    from django.views.defaults import page_not_found
+
+    if request.path.startswith("/api/"):
+        return JsonResponse({"error": {"code": "not_found", "message": f"No endpoint at {request.path}.",
+                                       "field": None}}, status=404)
+    return page_not_found(request, exception)
+
+
+def handler500(request):
+    from django.http import JsonResponse
+    from django.views.defaults import server_error
+
+    if request.path.startswith("/api/"):
+        return JsonResponse({"error": {"code": "server_error", "message": "Internal error; nothing was changed.",
+                                       "field": None}}, status=500)
+    return server_error(request)

@@ -108,15 +108,3 @@ class FaucetPolicy(models.Model):
 
     asset = models.OneToOneField(Asset, on_delete=models.CASCADE, related_name="faucet_policy")
     daily_limit = models.PositiveBigIntegerField()
-
-
-class IdempotencyRecord(models.Model):
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    key = models.CharField(max_length=255)
-    method_path = models.CharField(max_length=255)
-    status_code = models.PositiveSmallIntegerField()
-    body = models.JSONField()
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["user", "key"], name="uniq_idempotency_key")]

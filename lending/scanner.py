@@ -75,5 +75,7 @@ def screen_accounts(factors: list[Factor] | None = None) -> list[int]:
         return [row[0] for row in cursor.fetchall()]
 
 
-def chunks(ids: list[int], size: int = CHUNK) -> list[list[int]]:
+def chunks(ids: list[int], size: int | None = None) -> list[list[int]]:
+    """Chunks small enough to spread a modest batch over every worker, capped at CHUNK."""
+    size = size or max(5, min(CHUNK, len(ids) // 16 or 1))
     return [ids[i:i + size] for i in range(0, len(ids), size)]

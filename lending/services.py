@@ -45,8 +45,23 @@ def system_account(username: str, *, treasury: bool = False) -> Account:
     return account
 
 
+_SYSTEM_IDS: dict[str, int] = {}
+
+
 def treasury_account() -> Account:
-    return system_account(settings.TREASURY_USERNAME, treasury=True)
+    return _cached_system_account(settings.TREASURY_USERNAME, treasury=True)
+
+
+def _cached_system_account(username: str, *, treasury: bool = False) -> Account:
+    """System accounts never change once made; remember their ids per process (tests recreate them)."""
+    pk = _SYSTEM_IDS.get(username)
+    if pk is not None:
+        account = Account.objects.filter(pk=pk).first()
+        if account is not None:
+            return account
+    account = system_account(username, treasury=treasury)
+    _SYSTEM_IDS[username] = account.pk
+    return account
 
 
 def asset_by_symbol(symbol) -> Asset:
@@ -387,7 +402,7 @@ class NotLiquidatable(Conflict):
 
 
 def keeper_account() -> Account:
-    return system_account("keeper")
+    return _cached_system_account("keeper")
 
 
 @transaction.atomic

@@ -123,3 +123,25 @@ class Heartbeat(models.Model):
 
     name = models.CharField(max_length=40, unique=True)
     at = models.DateTimeField()
+
+
+class IdempotencyRecord(models.Model):
+    """The first answer to a POST sent with an Idempotency-Key, replayed for repeats of that key."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64, help_text="sha256 of method, path and body")
+    status_code = models.PositiveSmallIntegerField()
+    body = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "key"], name="uniq_idempotency_key_per_user")]
+
+
+class SiweNonce(models.Model):
+    """Server-side SIWE nonces: single use (claimed by a conditional UPDATE) and short-lived."""
+
+    nonce = models.CharField(max_length=32, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    used_at = models.DateTimeField(null=True, blank=True)

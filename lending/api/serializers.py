@@ -18,8 +18,9 @@ class TokenSerializer(serializers.Serializer):
 
 class ActionRequestSerializer(serializers.Serializer):
     asset = serializers.CharField(max_length=20)
-    amount = serializers.CharField(max_length=100, help_text='Decimal string in token units, e.g. "1000.5"; '
-                                                             '"max" on withdraw and repay')
+    amount = serializers.RegexField(r"^([0-9]{1,40}(\.[0-9]{1,18})?|max)$", max_length=100,
+                                    help_text='Decimal string in token units, e.g. "1000.5"; "max" on withdraw and '
+                                              'repay')
 
 
 class CollateralRequestSerializer(serializers.Serializer):

@@ -1,10 +1,12 @@
 from django.urls import path
 
-from . import views
+from . import siwe_views, views
 
 urlpatterns = [
     path("auth/register/", views.RegisterView.as_view(), name="auth-register"),
     path("auth/token/", views.TokenView.as_view(), name="auth-token"),
+    path("auth/siwe/nonce/", siwe_views.SiweNonceView.as_view(), name="auth-siwe-nonce"),
+    path("auth/siwe/verify/", siwe_views.SiweVerifyView.as_view(), name="auth-siwe-verify"),
     path("account/", views.AccountView.as_view(), name="account"),
     path("account/faucet/", views.FaucetView.as_view(), name="account-faucet"),
     path("account/supply/", views.SupplyView.as_view(), name="account-supply"),

@@ -8,6 +8,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
+from markets.api.idempotency import idempotent
 from markets.api.pagination import NewestFirstCursor
 from markets.errors import DomainError
 from protocol.amounts import AmountError, parse_amount
@@ -22,6 +23,10 @@ from .serializers import (
     LiquidationEventSerializer,
     TokenSerializer,
 )
+
+
+IDEMPOTENCY_KEY = OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, required=False,
+                                   description="Replays of the same key return the first result without acting")
 
 
 class AuthThrottled(APIView):
@@ -107,7 +112,8 @@ class ActionView(APIView):
     allow_max = False
     service = None
 
-    @extend_schema(request=ActionRequestSerializer, responses=AccountSerializer)
+    @extend_schema(request=ActionRequestSerializer, responses=AccountSerializer, parameters=[IDEMPOTENCY_KEY])
+    @idempotent
     def post(self, request):
         asset, amount = _asset_and_amount(request, allow_max=self.allow_max)
         account = services.account_for_user(request.user)
@@ -152,7 +158,8 @@ class CollateralView(APIView):
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "actions"
 
-    @extend_schema(request=CollateralRequestSerializer, responses=AccountSerializer)
+    @extend_schema(request=CollateralRequestSerializer, responses=AccountSerializer, parameters=[IDEMPOTENCY_KEY])
+    @idempotent
     def post(self, request):
         data = _body(request)
         if "asset" not in data:

@@ -7,6 +7,7 @@ from rest_framework import generics, permissions, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from markets.api.idempotency import idempotent
 from markets.errors import DomainError, NotFound
 from markets.models import Asset
 
@@ -109,6 +110,7 @@ class StaffView(APIView):
 
 class ManualPriceView(StaffView):
     @extend_schema(request=ManualPriceSerializer, responses={201: OraclePriceSerializer})
+    @idempotent
     def post(self, request, symbol: str):
         asset = _asset(symbol)
         data = request.data if isinstance(request.data, dict) else {}
@@ -126,6 +128,7 @@ class ManualPriceView(StaffView):
 
 class ShockView(StaffView):
     @extend_schema(request=ShockSerializer, responses={200: ShockResultSerializer})
+    @idempotent
     def post(self, request, symbol: str):
         asset = _asset(symbol)
         data = request.data if isinstance(request.data, dict) else {}
