@@ -14,7 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from markets.errors import Conflict, DomainError, Unprocessable
-from markets.models import Asset, Reserve
+from markets.models import Asset, Reserve, is_symbol
 from markets.services import now_seconds, reserve_accrue, reserve_update_rates
 from oracles.selectors import OracleRead, oracle_read
 from protocol.amounts import format_amount, format_wad
@@ -67,6 +67,9 @@ def _cached_system_account(username: str, *, treasury: bool = False) -> Account:
 def asset_by_symbol(symbol) -> Asset:
     if not isinstance(symbol, str) or not symbol:
         raise DomainError("asset must be a symbol such as \"USDC\".", code="invalid_asset", field="asset")
+    if not is_symbol(symbol):
+        raise DomainError("Unknown asset: symbols are 1-20 letters, digits, dots, dashes or underscores.",
+                          code="unknown_asset", field="asset")
     try:
         return Asset.objects.get(symbol=symbol)
     except Asset.DoesNotExist:

@@ -1,7 +1,16 @@
+import re
+
 from django.conf import settings
 from django.db import models
 
 from .fields import UIntField
+
+SYMBOL_RE = re.compile(r"^[A-Za-z0-9._-]{1,20}$")
+
+
+def is_symbol(value) -> bool:
+    """Shape check before any query: NUL bytes or surrogates must never reach the database."""
+    return isinstance(value, str) and bool(SYMBOL_RE.match(value))
 
 RAY = 10**27
 

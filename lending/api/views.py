@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 from markets.api.idempotency import idempotent
 from markets.api.pagination import NewestFirstCursor
 from markets.errors import DomainError
+from markets.models import is_symbol
 from protocol.amounts import AmountError, parse_amount
 
 from .. import selectors, services
@@ -201,12 +202,15 @@ class LiquidationListView(generics.ListAPIView):
     def get_queryset(self):
         params = self.request.query_params
         account = params.get("account")
-        if account is not None and not account.isdigit():
+        if account is not None and not (account.isascii() and account.isdigit() and len(account) < 19):
             raise DomainError("account must be an integer id.", code="invalid", field="account")
         since = None
         if params.get("since"):
             since = parse_datetime(params["since"]) if len(params["since"]) < 40 else None
             if since is None:
                 raise DomainError("since must be an ISO-8601 datetime.", code="invalid", field="since")
+        asset = params.get("asset") or None
+        if asset is not None and not is_symbol(asset):
+            raise DomainError("asset must be a symbol such as \"TSLAx\".", code="invalid", field="asset")
         return selectors.liquidation_list(user=self.request.user, account=int(account) if account else None,
-                                          asset=params.get("asset") or None, since=since)
+                                          asset=asset, since=since)

@@ -9,7 +9,7 @@ from rest_framework.views import APIView
 from markets.errors import NotFound
 
 from .. import selectors, services
-from ..models import Heartbeat, Reserve
+from ..models import Heartbeat, Reserve, is_symbol
 from .serializers import AssetSerializer, AuditEntrySerializer, MarketPatchSerializer, MarketSerializer
 
 
@@ -35,6 +35,8 @@ class MarketListView(generics.ListAPIView):
 
 def _reserve(symbol: str) -> Reserve:
     try:
+        if not is_symbol(symbol):
+            raise Reserve.DoesNotExist
         return Reserve.objects.select_related("asset").get(asset__symbol=symbol)
     except Reserve.DoesNotExist:
         raise NotFound(f"Unknown asset {symbol!r}.", code="unknown_asset") from None

@@ -9,7 +9,7 @@ from rest_framework.views import APIView
 
 from markets.api.idempotency import idempotent
 from markets.errors import DomainError, NotFound
-from markets.models import Asset
+from markets.models import Asset, is_symbol
 
 from .. import selectors, services
 from ..clock import ClockRangeError, MarketClock
@@ -34,6 +34,8 @@ CALENDARS = ("XNYS", "XNAS", "24/7", "ALWAYS_CLOSED")
 
 def _asset(symbol: str) -> Asset:
     try:
+        if not is_symbol(symbol):
+            raise Asset.DoesNotExist
         return Asset.objects.get(symbol=symbol)
     except Asset.DoesNotExist:
         raise NotFound(f"Unknown asset {symbol!r}.", code="unknown_asset") from None
