@@ -1,1 +1,18 @@
-urlpatterns: list = []
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from . import views
+
+app_name = "frontend"
+urlpatterns = [
+    path("", views.dashboard, name="dashboard"),
+    path("login/", auth_views.LoginView.as_view(template_name="frontend/login.html"), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("register/", views.register, name="register"),
+    path("account/", views.account, name="account"),
+    path("account/action/", views.account_action, name="account-action"),
+    path("account/collateral/<str:symbol>/", views.toggle_collateral, name="account-collateral"),
+    path("markets/<str:symbol>/", views.market_detail, name="market"),
+    path("risk/", views.risk, name="risk-default"),
+    path("risk/<str:symbol>/", views.risk, name="risk"),
+]

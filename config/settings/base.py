@@ -93,7 +93,13 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "staticfiles"
-STATICFILES_DIRS = [d for d in [BASE_DIR / "node_modules_static"] if d.exists()]
+# Front-end packages come from npm through `make install` (package-lock.json); nothing from a CDN.
+STATICFILES_DIRS = [
+    (prefix, path) for prefix, path in [
+        ("vendor/htmx", BASE_DIR / "node_modules" / "htmx.org" / "dist"),
+        ("vendor/uplot", BASE_DIR / "node_modules" / "uplot" / "dist"),
+    ] if path.exists()
+]
 LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/"

@@ -1,0 +1,177 @@
+"""Server-rendered pages. Views stay thin: parse, call one service or selector, render."""
+from datetime import datetime, timezone
+
+from django.contrib import messages
+from django.contrib.admin.views.decorators import staff_member_required
+from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from lending import selectors as lending_selectors
+from lending import services as lending_services
+from lending.models import LiquidationEvent
+from markets import selectors as market_selectors
+from markets.errors import DomainError
+from markets.models import Asset, Reserve
+from markets.services import ValidationFailed, reserve_update_parameters
+from oracles.clock import MarketClock
+from oracles.models import OracleRound
+from oracles.selectors import oracle_reads
+from oracles.services import oracle_set_manual_price
+from protocol.amounts import AmountError, format_amount, format_price, format_wad, parse_amount
+
+from .forms import ACTIONS, ActionForm, PriceForm, RegisterForm, RiskForm
+
+SERVICES = {"faucet": lending_services.account_faucet, "supply": lending_services.account_supply,
+            "withdraw": lending_services.account_withdraw, "borrow": lending_services.account_borrow,
+            "repay": lending_services.account_repay}
+
+
+def _markets_context():
+    views = market_selectors.market_list()
+    reads = oracle_reads([v.reserve.asset for v in views])
+    rows = []
+    for v in views:
+        read, asset = reads[v.reserve.asset.symbol], v.reserve.asset
+        rows.append({"view": v, "asset": asset, "read": read, "price": format_price(read.reference_price),
+                     "effective": format_price(read.effective_price),
+                     "supplied": format_amount(v.total_supplied, asset.decimals),
+                     "borrowed": format_amount(v.total_borrowed, asset.decimals)})
+    return rows
+
+
+def dashboard(request):
+    status = MarketClock.get("XNYS").state(datetime.now(timezone.utc))
+    template = "frontend/partials/markets.html" if request.htmx else "frontend/dashboard.html"
+    return render(request, template, {"rows": _markets_context(), "status": status})
+
+
+def register(request):
+    form = RegisterForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        user = form.save()
+        lending_services.account_for_user(user)
+        login(request, user)
+        return redirect("frontend:account")
+    return render(request, "frontend/register.html", {"form": form})
+
+
+def _account_context(request, form=None, error=None, notice=None):
+    summary = lending_selectors.account_summary(lending_services.account_for_user(request.user))
+    hf = summary.health.health_factor
+    positions = [{"asset": p["asset"], "supplied": format_amount(p["supplied"], p["decimals"]),
+                  "borrowed": format_amount(p["borrowed"], p["decimals"]), "collateral": p["collateral"]}
+                 for p in summary.positions]
+    return {
+        "form": form or ActionForm(), "actions": ACTIONS, "error": error, "notice": notice,
+        "wallet": {s: format_amount(v, summary.decimals[s]) for s, v in summary.wallet.items()},
+        "positions": positions,
+        "health_factor": format_wad(hf)[:8] if hf is not None else None,
+        "hf_class": "none" if hf is None else ("danger" if hf < 10**18 else "warn" if hf < 12 * 10**17 else "ok"),
+        "collateral_usd": format_price(summary.health.by_lt.total_collateral_base),
+        "debt_usd": format_price(summary.health.by_lt.total_debt_base),
+        "power_usd": format_price(summary.health.by_ltv.available_borrows_base),
+        "liquidation_prices": {s: format_price(p) for s, p in summary.liquidation_prices.items()},
+    }
+
+
+@login_required
+def account(request):
+    template = "frontend/partials/account_panel.html" if request.htmx else "frontend/account.html"
+    return render(request, template, _account_context(request))
+
+
+@login_required
+@require_POST
+def account_action(request):
+    """One action from the form; errors come back inline with status 200 (htmx 2 does not swap 4xx)."""
+    form = ActionForm(request.POST)
+    action = request.POST.get("action")
+    error = notice = None
+    if action not in SERVICES:
+        error = "Choose Faucet, Supply, Withdraw, Borrow or Repay."
+    elif form.is_valid():
+        asset = Asset.objects.get(symbol=form.cleaned_data["asset"])
+        try:
+            amount = parse_amount(form.cleaned_data["amount"], asset.decimals,
+                                  allow_max=action in ("withdraw", "repay"))
+            SERVICES[action](account=lending_services.account_for_user(request.user), symbol=asset.symbol,
+                             amount=amount)
+            notice = f"{dict(ACTIONS)[action]} of {form.cleaned_data['amount']} {asset.symbol} done."
+            form = ActionForm(initial={"asset": asset.symbol})
+        except AmountError as exc:
+            error = str(exc)
+        except DomainError as exc:
+            error = exc.message
+    else:
+        error = "; ".join(e for errs in form.errors.values() for e in errs)
+    context = _account_context(request, form=form, error=error, notice=notice)
+    template = "frontend/partials/account_panel.html" if request.htmx else "frontend/account.html"
+    return render(request, template, context)
+
+
+@login_required
+@require_POST
+def toggle_collateral(request, symbol):
+    error = None
+    try:
+        lending_services.account_set_collateral(account=lending_services.account_for_user(request.user),
+                                                symbol=symbol, enabled=request.POST.get("enabled") == "1")
+    except DomainError as exc:
+        error = exc.message
+    return render(request, "frontend/partials/account_panel.html", _account_context(request, error=error))
+
+
+def market_detail(request, symbol):
+    asset = get_object_or_404(Asset, symbol=symbol)
+    rounds = list(OracleRound.objects.filter(asset=asset).order_by("-id")[:500])[::-1]
+    series = {"t": [int(r.created_at.timestamp()) for r in rounds],
+              "reference": [r.reference_price / 1e8 for r in rounds],  # display only
+              "token": [r.token_price / 1e8 for r in rounds]}
+    spans = []
+    if rounds:
+        spans = [[int(a.timestamp()), int(b.timestamp())] for a, b in MarketClock.get(asset.calendar).closed_spans(
+            rounds[0].created_at, rounds[-1].created_at)]
+    return render(request, "frontend/market.html", {
+        "asset": asset, "reserve": Reserve.objects.get(asset=asset), "chart": {"series": series, "closed": spans},
+        "read": (read := oracle_reads([asset])[asset.symbol]), "price": format_price(read.reference_price),
+        "effective": format_price(read.effective_price)})
+
+
+@staff_member_required(login_url="frontend:login")
+def risk(request, symbol=None):
+    reserve = get_object_or_404(Reserve.objects.select_related("asset"), asset__symbol=symbol or "TSLAx")
+    initial = {f: getattr(reserve, f) for f in RiskForm.base_fields if f != "reason"}
+    form, price_form, error = RiskForm(initial=initial), PriceForm(), None
+    if request.method == "POST" and request.POST.get("form") == "risk":
+        form = RiskForm(request.POST)
+        if form.is_valid():
+            changes = dict(form.cleaned_data)
+            reason = changes.pop("reason")
+            try:
+                reserve_update_parameters(symbol=reserve.asset.symbol, actor=request.user, changes=changes,
+                                          reason=reason)
+                messages.success(request, "Parameters saved and audited.")
+                return redirect("frontend:risk", symbol=reserve.asset.symbol)
+            except ValidationFailed as exc:
+                error = exc.message
+    elif request.method == "POST" and request.POST.get("form") == "price":
+        price_form = PriceForm(request.POST)
+        if price_form.is_valid():
+            try:
+                price = parse_amount(price_form.cleaned_data["price"].strip(), 8)
+                oracle_set_manual_price(asset=reserve.asset, price=price, actor=request.user,
+                                        reason=price_form.cleaned_data["reason"])
+                messages.success(request, f"{reserve.asset.symbol} pinned at ${format_price(price)}; a scan runs.")
+                return redirect("frontend:risk", symbol=reserve.asset.symbol)
+            except AmountError as exc:
+                error = f"Price: {exc}"
+    from markets.selectors import audit_list
+
+    return render(request, "frontend/risk.html", {
+        "reserve": reserve, "form": form, "price_form": price_form, "error": error,
+        "symbols": Asset.objects.order_by("id").values_list("symbol", flat=True),
+        "audit": audit_list()[:30],
+        "liquidations": LiquidationEvent.objects.select_related("debt_asset", "collateral_asset").order_by("-id")[:30],
+    })
