@@ -127,7 +127,7 @@ def oracle_shock(*, asset: Asset, percent_bps: int, at: str, actor, reason: str 
 
 
 POLICY_FIELDS = ("mode", "coverage", "fixed_bps", "apply_to_liquidation_threshold",
-                 "pause_liquidations_when_closed", "reopen_grace_seconds")
+                 "pause_liquidations_when_closed", "reopen_grace_seconds", "manual_price_liquidations")
 
 
 @transaction.atomic

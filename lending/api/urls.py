@@ -15,5 +15,6 @@ urlpatterns = [
     path("account/repay/", views.RepayView.as_view(), name="account-repay"),
     path("account/collateral/", views.CollateralView.as_view(), name="account-collateral"),
     path("account/history/", views.HistoryView.as_view(), name="account-history"),
+    path("admin/liquidations/scan/", views.AdminScanView.as_view(), name="admin-liquidation-scan"),
     path("liquidations/", views.LiquidationListView.as_view(), name="liquidation-list"),
 ]

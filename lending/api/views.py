@@ -2,7 +2,7 @@ from django.contrib.auth import authenticate, get_user_model
 from django.db import IntegrityError, transaction
 from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import generics, permissions, status
+from rest_framework import generics, permissions, serializers, status
 from rest_framework.authtoken.models import Token
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
@@ -182,6 +182,32 @@ class HistoryView(generics.ListAPIView):
 
     def get_queryset(self):
         return selectors.account_history(services.account_for_user(self.request.user))
+
+
+class ScanAcceptedSerializer(serializers.Serializer):
+    round_key = serializers.CharField()
+    status = serializers.CharField()
+
+
+class AdminScanView(APIView):
+    """Enqueue a liquidation scan now (the beat scan is the safety net)."""
+
+    permission_classes = [permissions.IsAdminUser]
+
+    @extend_schema(request=None, responses={202: ScanAcceptedSerializer}, parameters=[IDEMPOTENCY_KEY])
+    @idempotent
+    def post(self, request):
+        import secrets
+
+        from ..tasks import scan_accounts
+
+        round_key = f"manual-{secrets.token_hex(6)}"
+        try:
+            scan_accounts.apply_async(kwargs={"round_key": round_key}, queue="liquidations")
+        except Exception:  # noqa: BLE001 - broker down: say so instead of failing with a 500
+            raise DomainError("The task broker is unreachable; the beat scan will run when it is back.",
+                              code="broker_unavailable", status=503) from None
+        return Response({"round_key": round_key, "status": "queued"}, status=status.HTTP_202_ACCEPTED)
 
 
 class LiquidationListView(generics.ListAPIView):

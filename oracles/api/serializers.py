@@ -78,6 +78,8 @@ class PolicySerializer(serializers.Serializer):
     apply_to_liquidation_threshold = serializers.BooleanField(required=False)
     pause_liquidations_when_closed = serializers.BooleanField(required=False)
     reopen_grace_seconds = serializers.IntegerField(min_value=0, max_value=4 * 3600, required=False)
+    manual_price_liquidations = serializers.ChoiceField(["liquidate", "hold"], required=False,
+                                                        help_text="Under a manual price: liquidate on it, or hold")
     reason = serializers.CharField(max_length=1000, write_only=True)
 
     def validate_fixed_bps(self, value):
@@ -94,6 +96,7 @@ class PolicyOutSerializer(serializers.Serializer):
     apply_to_liquidation_threshold = serializers.BooleanField()
     pause_liquidations_when_closed = serializers.BooleanField()
     reopen_grace_seconds = serializers.IntegerField()
+    manual_price_liquidations = serializers.CharField()
     haircuts = HaircutTableSerializer()
 
 

@@ -160,6 +160,7 @@ def _policy_out(asset: Asset) -> dict:
             "apply_to_liquidation_threshold": policy.apply_to_liquidation_threshold,
             "pause_liquidations_when_closed": policy.pause_liquidations_when_closed,
             "reopen_grace_seconds": policy.reopen_grace_seconds,
+            "manual_price_liquidations": policy.manual_price_liquidations,
             "haircuts": selectors.policy_haircut_table(policy, asset)}
 
 

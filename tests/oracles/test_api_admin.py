@@ -83,3 +83,12 @@ def test_source_patch(staff):
 def test_staff_only(staff, method, path, body):
     assert getattr(api_client(make_user()), method)(path, body, format="json").status_code == 403
     assert getattr(api_client(), method)(path, body, format="json").status_code == 401
+
+
+def test_manual_price_liquidation_policy(staff):
+    r = staff.patch("/api/v1/admin/oracle/TSLAx/policy/", {"manual_price_liquidations": "hold", "reason": "freeze"},
+                    format="json")
+    assert r.status_code == 200 and r.json()["manual_price_liquidations"] == "hold"
+    bad = staff.patch("/api/v1/admin/oracle/TSLAx/policy/", {"manual_price_liquidations": "maybe", "reason": "x"},
+                      format="json")
+    assert bad.status_code == 400
