@@ -163,7 +163,8 @@ def main() -> dict:
     args = parser.parse_args()
     n = args.accounts
     if connection.vendor != "postgresql":
-        print("warning: the benchmark is meant for PostgreSQL (set DATABASE_URL)", file=sys.stderr)
+        sys.exit("bench/liquidations.py needs PostgreSQL: set DATABASE_URL=postgres://... (and CELERY_BROKER_URL "
+                 "for Redis)")
     t = time.perf_counter()
     reset_and_load(n)
     print(f"loaded {n} accounts x 5 positions in {time.perf_counter() - t:.1f}s", file=sys.stderr)
