@@ -85,3 +85,37 @@ def check_paused(user, path, asset):
     assert response.status_code == 422
     assert response.json()["error"]["code"] == "reserve_paused"
     assert snapshot() == before
+
+
+class ActionContract:
+    """The shared contract of an amount action; each endpoint's module subclasses it with its own data."""
+
+    path = asset = ok_amount = ""
+    limit_amount = limit_code = None
+    needs_funds = False
+
+    def test_success_returns_the_updated_account(self, actor):
+        if self.needs_funds:
+            post(actor, "faucet", {"asset": self.asset, "amount": self.ok_amount})
+        response = post(actor, self.path, {"asset": self.asset, "amount": self.ok_amount})
+        assert response.status_code == 200, response.content[:300]
+        assert {"wallet", "positions", "health_factor", "health_factor_wad", "total_debt_usd"} <= set(response.json())
+
+    @pytest.mark.parametrize("label, amount, status, code", BAD_AMOUNTS, ids=[c[0] for c in BAD_AMOUNTS])
+    def test_bad_amounts(self, actor, label, amount, status, code):
+        check_bad_amount(actor, self.path, self.asset, amount, status, code)
+
+    def test_unknown_asset_missing_fields_and_auth(self, actor):
+        check_common_errors(actor, self.path, self.asset)
+
+    def test_paused_reserve(self, actor):
+        check_paused(actor, self.path, self.asset)
+
+    def test_limit_exceeded(self, actor):
+        if self.limit_amount is None:
+            pytest.skip("this action's limit is covered by its own test")
+        before = snapshot()
+        response = post(actor, self.path, {"asset": self.asset, "amount": self.limit_amount})
+        assert response.status_code == 422, response.content[:300]
+        assert response.json()["error"]["code"] == self.limit_code
+        assert snapshot() == before

@@ -1,44 +1,12 @@
 """POST /api/v1/account/borrow/"""
 import pytest
 
-from tests.api.action_cases import (  # noqa: F401 - fixture
-    BAD_AMOUNTS,
-    actor,
-    check_bad_amount,
-    check_common_errors,
-    check_paused,
-    post,
-    snapshot,
-)
+from tests.api.action_cases import ActionContract
 
 pytestmark = pytest.mark.django_db
 
 
-def test_success_returns_the_updated_account(actor):
-    if "borrow" in ("supply", "repay"):
-        post(actor, "faucet", {"asset": "USDC", "amount": "100"})
-    response = post(actor, "borrow", {"asset": "USDC", "amount": "100"})
-    assert response.status_code == 200, response.content[:300]
-    body = response.json()
-    assert {"wallet", "positions", "health_factor", "health_factor_wad", "total_debt_usd"} <= set(body)
-
-
-@pytest.mark.parametrize("label, amount, status, code", BAD_AMOUNTS, ids=[c[0] for c in BAD_AMOUNTS])
-def test_bad_amounts(actor, label, amount, status, code):
-    check_bad_amount(actor, "borrow", "USDC", amount, status, code)
-
-
-def test_unknown_asset_missing_fields_and_auth(actor):
-    check_common_errors(actor, "borrow", "USDC")
-
-
-def test_paused_reserve(actor):
-    check_paused(actor, "borrow", "USDC")
-
-
-def test_limit_exceeded(actor):
-    before = snapshot()
-    response = post(actor, "borrow", {"asset": "USDC", "amount": "1000000"})
-    assert response.status_code == 422, response.content[:300]
-    assert response.json()["error"]["code"] == "borrowing_power_exceeded"
-    assert snapshot() == before
+class TestBorrow(ActionContract):
+    path, asset, ok_amount = "borrow", "USDC", "100"
+    limit_amount, limit_code = '1000000', 'borrowing_power_exceeded'
+    needs_funds = False

@@ -1,39 +1,15 @@
 """POST /api/v1/account/repay/"""
 import pytest
 
-from tests.api.action_cases import (  # noqa: F401 - fixture
-    BAD_AMOUNTS,
-    actor,
-    check_bad_amount,
-    check_common_errors,
-    check_paused,
-    post,
-    snapshot,
-)
+from tests.api.action_cases import ActionContract, post, snapshot
 
 pytestmark = pytest.mark.django_db
 
 
-def test_success_returns_the_updated_account(actor):
-    if "repay" in ("supply", "repay"):
-        post(actor, "faucet", {"asset": "USDC", "amount": "100"})
-    response = post(actor, "repay", {"asset": "USDC", "amount": "100"})
-    assert response.status_code == 200, response.content[:300]
-    body = response.json()
-    assert {"wallet", "positions", "health_factor", "health_factor_wad", "total_debt_usd"} <= set(body)
-
-
-@pytest.mark.parametrize("label, amount, status, code", BAD_AMOUNTS, ids=[c[0] for c in BAD_AMOUNTS])
-def test_bad_amounts(actor, label, amount, status, code):
-    check_bad_amount(actor, "repay", "USDC", amount, status, code)
-
-
-def test_unknown_asset_missing_fields_and_auth(actor):
-    check_common_errors(actor, "repay", "USDC")
-
-
-def test_paused_reserve(actor):
-    check_paused(actor, "repay", "USDC")
+class TestRepay(ActionContract):
+    path, asset, ok_amount = "repay", "USDC", "100"
+    limit_amount, limit_code = None, None
+    needs_funds = True
 
 
 def test_limit_exceeded_wallet_too_small(actor):
