@@ -18,7 +18,7 @@ from protocol.wadray import RAY
 
 # Screen a little above HF 1 so float rounding can never hide an account the exact check would liquidate.
 SCREEN_MARGIN = 1.0001
-CHUNK = 200
+CHUNK = 500
 
 BEAT_SCHEDULES = [
     {"name": "liquidation safety-net scan", "task": "lending.scan_accounts", "every_seconds": 60,
@@ -76,6 +76,7 @@ def screen_accounts(factors: list[Factor] | None = None) -> list[int]:
 
 
 def chunks(ids: list[int], size: int | None = None) -> list[list[int]]:
-    """Chunks small enough to spread a modest batch over every worker, capped at CHUNK."""
-    size = size or max(5, min(CHUNK, len(ids) // 16 or 1))
+    """A chunk is one keeper transaction: big enough to amortise its locks and reads, small enough that a
+    killed worker redoes little (at most CHUNK accounts)."""
+    size = size or max(10, min(CHUNK, len(ids) // 4 or 1))
     return [ids[i:i + size] for i in range(0, len(ids), size)]

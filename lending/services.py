@@ -5,7 +5,6 @@ belong to a locked account, so they need no lock of their own.
 """
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -13,21 +12,21 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
-from markets.errors import Conflict, DomainError, Unprocessable
+from markets.errors import DomainError, Unprocessable
 from markets.models import Asset, Reserve, is_symbol
 from markets.services import now_seconds, reserve_accrue, reserve_update_rates
 from oracles.selectors import OracleRead, oracle_read
 from protocol.amounts import format_amount, format_wad
 from protocol.core import (
     HEALTH_FACTOR_LIQUIDATION_THRESHOLD,
-    DustError,
     borrow_allowed,
-    quote_liquidation,
 )
 from protocol.wadray import ray_div, ray_mul
 
+from . import liquidation
+from .liquidation import NotLiquidatable  # noqa: F401 - part of this module's interface
 from .models import Account, FaucetPolicy, LedgerEntry, LiquidationEvent, Position, WalletBalance
-from .selectors import Health, health_of, position_amounts
+from .selectors import Health, health_of
 
 MAX = "max"
 
@@ -398,176 +397,41 @@ def account_set_collateral(*, account: Account, symbol: str, enabled, now: int |
     return _ledger(ctx.account, asset, LedgerEntry.Kind.COLLATERAL, 0, enabled=enabled)
 
 
-# --- liquidation --------------------------------------------------------------------------------------
-
-class NotLiquidatable(Conflict):
-    code = "not_liquidatable"
-
+# --- liquidation (the machinery lives in lending/liquidation.py) --------------------------------------
 
 def keeper_account() -> Account:
     return _cached_system_account("keeper")
 
 
-@transaction.atomic
-def account_liquidate(
-    *,
-    account_id: int,
-    debt_symbol: str,
-    collateral_symbol: str,
-    debt_to_cover: int | str = MAX,
-    round_key: str,
-    step: int,
-    oracle_round_id: int | None = None,
-    liquidator: Account | None = None,
-    started_at: float | None = None,
-    now: int | None = None,
-    reads: dict[str, OracleRead] | None = None,
-) -> LiquidationEvent:
-    """LiquidationLogic.executeLiquidationCall (v3.3) for one (debt, collateral) pair, recorded as one event.
-
-    Unique per (account, round_key, step): a repeat of the same step returns the existing event."""
-    existing = LiquidationEvent.objects.filter(account_id=account_id, round_key=round_key, step=step).first()
-    if existing:
-        return existing
-    liquidator = liquidator or keeper_account()
-    debt_asset, coll_asset = asset_by_symbol(debt_symbol), asset_by_symbol(collateral_symbol)
-    accounts = _lock_accounts(account_id, liquidator.pk)
-    account = accounts[account_id]
-    # Re-check under the lock: another worker may have done this step meanwhile.
-    existing = LiquidationEvent.objects.filter(account_id=account_id, round_key=round_key, step=step).first()
-    if existing:
-        return existing
-    reserves = _lock_reserves(debt_asset, coll_asset)
-    d_res, c_res = reserves[debt_symbol], reserves[collateral_symbol]
-    now = now_seconds() if now is None else now
-    for res in reserves.values():
-        reserve_accrue(reserve=res, now=now)
-    d_pos, c_pos = _position(account, d_res), _position(account, c_res)
-    overrides = {d_pos.pk: d_pos, c_pos.pk: c_pos}
-    health, reads = _health(account, now, reads=reads, overrides=overrides)
-    hf = health.by_lt.health_factor
-    if not health.by_lt.has_debt or hf >= HEALTH_FACTOR_LIQUIDATION_THRESHOLD:
-        raise NotLiquidatable("Health factor is not below 1.")
-    for res in (d_res, c_res):
-        if res.paused:
-            raise NotLiquidatable(f"The {res.asset.symbol} reserve is paused.", code="reserve_paused")
-        if res.grace_until and res.grace_until > timezone.now():
-            raise NotLiquidatable(f"{res.asset.symbol} is in its grace period.", code="grace_period")
-    c_read, d_read = reads[collateral_symbol], reads[debt_symbol]
-    for read in (c_read, d_read):
-        if read.liquidations_paused:
-            raise NotLiquidatable(f"Liquidations of {read.symbol} are paused while its market is closed.",
-                                  code="liquidations_paused")
-        if read.grace_until and read.grace_until > timezone.now():
-            raise NotLiquidatable(f"{read.symbol} is in its reopen grace period.", code="grace_period")
-    user_coll, _ = position_amounts(c_pos, c_res, now)
-    _, user_debt = position_amounts(d_pos, d_res, now)
-    if not (c_pos.collateral_enabled and user_coll and c_res.liquidation_threshold_bps):
-        raise NotLiquidatable(f"{collateral_symbol} is not collateral of this account.", code="no_collateral")
-    if user_debt == 0:
-        raise NotLiquidatable(f"The account has no {debt_symbol} debt.", code="no_debt")
-    debt_price = d_read.reference_price if debt_asset.kind == Asset.Kind.STABLECOIN else d_read.upper_price
-    coll_price = c_read.lt_price
-    try:
-        quote = quote_liquidation(
-            debt_to_cover=user_debt if debt_to_cover == MAX else debt_to_cover, user_reserve_debt=user_debt,
-            debt_price=debt_price, debt_decimals=debt_asset.decimals, user_collateral_balance=user_coll,
-            collateral_price=coll_price, collateral_decimals=coll_asset.decimals,
-            liquidation_bonus_bps=c_res.liquidation_bonus_bps,
-            protocol_fee_bps=c_res.liquidation_protocol_fee_bps,
-            total_collateral_base=health.by_lt.total_collateral_base, total_debt_base=health.by_lt.total_debt_base,
-            health_factor=hf,
-        )
-    except DustError as exc:
-        raise NotLiquidatable(str(exc), code="dust") from None
-    if quote.disables_collateral:
-        c_pos.collateral_enabled = False
-    # _burnDebtTokens
-    full = quote.has_no_collateral_left or quote.debt_to_repay == user_debt
-    burn = d_pos.scaled_debt if full else ray_div(quote.debt_to_repay, d_res.variable_borrow_index)
-    d_pos.scaled_debt -= burn
-    d_res.total_scaled_debt -= burn
-    deficit = 0
-    outstanding = user_debt - quote.debt_to_repay
-    if quote.has_no_collateral_left and outstanding:
-        deficit = outstanding
-        d_res.deficit += outstanding
-    reserve_update_rates(reserve=d_res, liquidity_added=quote.debt_to_repay)
-    # _burnCollateralATokens, then the protocol fee to the treasury as aTokens
-    reserve_update_rates(reserve=c_res, liquidity_taken=quote.collateral_to_liquidator)
-    c_burn = min(ray_div(quote.collateral_to_liquidator, c_res.liquidity_index), c_pos.scaled_supply)
-    c_pos.scaled_supply -= c_burn
-    c_res.total_scaled_supply -= c_burn
-    fee = quote.protocol_fee
-    if fee:
-        fee_scaled = ray_div(fee, c_res.liquidity_index)
-        if fee_scaled > c_pos.scaled_supply:
-            fee_scaled = c_pos.scaled_supply
-            fee = ray_mul(fee_scaled, c_res.liquidity_index)
-        c_pos.scaled_supply -= fee_scaled
-        treasury_pos = _position(treasury_account(), c_res)
-        treasury_pos.scaled_supply += fee_scaled
-        _save_position(treasury_pos)
-    for pos in (d_pos, c_pos):
-        _save_position(pos)
-    # The keeper pays the debt asset and receives the collateral underlying.
-    k_wallet = _wallet(liquidator, debt_asset)
-    if k_wallet.amount < quote.debt_to_repay:
-        mint_to(account=liquidator, asset=debt_asset, amount=quote.debt_to_repay - k_wallet.amount,
-                reason="keeper funding")
-        k_wallet.refresh_from_db()
-    k_wallet.amount -= quote.debt_to_repay
-    k_wallet.save()
-    kc_wallet = _wallet(liquidator, coll_asset)
-    kc_wallet.amount += quote.collateral_to_liquidator
-    kc_wallet.save()
-    for res in reserves.values():
-        res.save()
-    if quote.has_no_collateral_left:
-        deficit += _burn_bad_debt(account, now, exclude=d_res.pk)
-    after, _ = _health(account, now, reads=reads)
-    seized = quote.collateral_to_liquidator + fee
-    event = LiquidationEvent.objects.create(
-        account=account, oracle_round_id=oracle_round_id, round_key=round_key, step=step, debt_asset=debt_asset,
-        collateral_asset=coll_asset, debt_repaid=quote.debt_to_repay, collateral_seized=seized, protocol_fee=fee,
-        deficit=deficit, health_factor_before=hf,
-        health_factor_after=after.by_lt.health_factor if after.by_lt.has_debt else None,
-        debt_price=debt_price, collateral_price=coll_price, session=c_read.session,
-        latency_ms=int((time.time() - started_at) * 1000) if started_at else 0,
-    )
-    detail = dict(event=event.pk, debt_asset=debt_symbol, collateral_asset=collateral_symbol)
-    _ledger(account, debt_asset, LedgerEntry.Kind.LIQUIDATION, quote.debt_to_repay, scaled=burn,
-            index=d_res.variable_borrow_index, side="debt_repaid", **detail)
-    _ledger(account, coll_asset, LedgerEntry.Kind.LIQUIDATION, seized, scaled=c_burn,
-            index=c_res.liquidity_index, side="collateral_seized", protocol_fee=str(fee), **detail)
-    if deficit:
-        _ledger(account, debt_asset, LedgerEntry.Kind.DEFICIT, deficit, **detail)
-    return event
+def account_liquidate(*, account_id: int, debt_symbol: str, collateral_symbol: str, debt_to_cover=MAX,
+                      round_key: str, step: int, oracle_round_id: int | None = None,
+                      liquidator: Account | None = None, started_at: float | None = None, now: int | None = None,
+                      reads: dict[str, OracleRead] | None = None) -> LiquidationEvent:
+    """LiquidationLogic.executeLiquidationCall (v3.3) for one (debt, collateral) pair, recorded as one event."""
+    return liquidation.account_liquidate(
+        account_id=account_id, debt_symbol=debt_symbol, collateral_symbol=collateral_symbol,
+        debt_to_cover=debt_to_cover, round_key=round_key, step=step, oracle_round_id=oracle_round_id,
+        liquidator=liquidator or keeper_account(), treasury=treasury_account(), started_at=started_at, now=now,
+        reads=reads)
 
 
-def _burn_bad_debt(account: Account, now: int, *, exclude: int) -> int:
-    """LiquidationLogic._burnBadDebt: with no collateral left, every other debt becomes deficit."""
-    total = 0
-    # scaled_debt is TEXT on SQLite, so filter in Python rather than in SQL
-    positions = [p for p in account.positions.exclude(reserve_id=exclude).select_related("reserve__asset")
-                 .order_by("reserve_id") if p.scaled_debt]
-    if not positions:
-        return 0
-    reserves = _lock_reserves(*[p.reserve.asset for p in positions])
-    for p in positions:
-        res = reserves[p.reserve.asset.symbol]
-        reserve_accrue(reserve=res, now=now)
-        debt = ray_mul(p.scaled_debt, res.variable_borrow_index)
-        res.total_scaled_debt -= p.scaled_debt
-        p.scaled_debt = 0
-        p.reserve = res
-        res.deficit += debt
-        reserve_update_rates(reserve=res)
-        _save_position(p)
-        res.save()
-        _ledger(account, res.asset, LedgerEntry.Kind.DEFICIT, debt)
-        total += debt
-    return total
+def keeper_liquidate_account(*, account_id: int, round_key: str, oracle_round_id: int | None = None,
+                             reads: dict[str, OracleRead] | None = None, started_at: float | None = None
+                             ) -> list[LiquidationEvent]:
+    """Liquidate one account while HF < 1 and something is liquidatable; idempotent per round_key."""
+    return keeper_liquidate_accounts(account_ids=[account_id], round_key=round_key, oracle_round_id=oracle_round_id,
+                                     reads=reads, started_at=started_at)
+
+
+def keeper_liquidate_accounts(*, account_ids: list[int], round_key: str, oracle_round_id: int | None = None,
+                              reads: dict[str, OracleRead] | None = None, started_at: float | None = None
+                              ) -> list[LiquidationEvent]:
+    events = liquidation.keep_accounts(account_ids=account_ids, round_key=round_key, liquidator=keeper_account(),
+                                       treasury=treasury_account(), oracle_round_id=oracle_round_id, reads=reads,
+                                       started_at=started_at)
+    if events:
+        return events
+    return list(LiquidationEvent.objects.filter(account_id__in=account_ids, round_key=round_key).order_by("pk"))
 
 
 # --- seeding ------------------------------------------------------------------------------------------
@@ -586,56 +450,3 @@ def treasury_seed_liquidity() -> None:
         amount = whole * asset.unit
         mint_to(account=treasury, asset=asset, amount=amount, reason="protocol liquidity")
         account_supply(account=treasury, symbol=symbol, amount=amount)
-
-
-
-# --- keeper -------------------------------------------------------------------------------------------------
-
-MAX_STEPS = 20
-
-
-def _pairs_by_preference(account: Account, reads: dict[str, OracleRead], now: int):
-    """A rational keeper's order: the largest debt first, against the collateral worth the most."""
-    positions = list(account.positions.select_related("reserve__asset").order_by("reserve_id"))
-    health = health_of(positions, reads, now)
-    debts = sorted((v for v in health.lt_values if v.borrowed),
-                   key=lambda v: -(v.borrowed * (v.debt_price or v.price) // 10**v.decimals))
-    colls = sorted((v for v in health.lt_values if v.collateral and v.supplied and v.liquidation_threshold_bps),
-                   key=lambda v: -(v.supplied * v.price // 10**v.decimals))
-    return [(d.symbol, c.symbol) for d in debts for c in colls]
-
-
-def keeper_liquidate_account(*, account_id: int, round_key: str, oracle_round_id: int | None = None,
-                             reads: dict[str, OracleRead] | None = None, started_at: float | None = None
-                             ) -> list[LiquidationEvent]:
-    """Liquidate while HF < 1 and something is liquidatable; each step is one exact, idempotent event."""
-    events: list[LiquidationEvent] = []
-    account = Account.objects.get(pk=account_id)
-    for step in range(1, MAX_STEPS + 1):
-        done = LiquidationEvent.objects.filter(account_id=account_id, round_key=round_key, step=step).first()
-        if done:
-            events.append(done)
-            continue
-        now = now_seconds()
-        acted = False
-        for debt_symbol, coll_symbol in _pairs_by_preference(account, dict(reads or {}) or
-                                                             _reads_for_account(account), now):
-            try:
-                events.append(account_liquidate(
-                    account_id=account_id, debt_symbol=debt_symbol, collateral_symbol=coll_symbol,
-                    round_key=round_key, step=step, oracle_round_id=oracle_round_id, reads=reads,
-                    started_at=started_at, now=now))
-                acted = True
-                break
-            except NotLiquidatable as exc:
-                if exc.code in ("dust", "no_collateral", "no_debt"):
-                    continue  # try the next pair
-                return events
-        if not acted:
-            return events
-    return events
-
-
-def _reads_for_account(account: Account) -> dict[str, OracleRead]:
-    return {p.reserve.asset.symbol: oracle_read(p.reserve.asset)
-            for p in account.positions.select_related("reserve__asset")}

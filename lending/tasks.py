@@ -41,12 +41,8 @@ def liquidate_accounts(account_ids: list[int], round_key: str, oracle_round_id: 
     from markets.models import Asset
     from oracles.selectors import oracle_reads
 
-    from .services import keeper_liquidate_account
+    from .services import keeper_liquidate_accounts
 
     reads = oracle_reads(Asset.objects.all())  # one oracle view for the whole chunk
-    count = 0
-    for account_id in account_ids:
-        count += len(keeper_liquidate_account(account_id=account_id, round_key=round_key,
-                                              oracle_round_id=oracle_round_id, reads=reads,
-                                              started_at=enqueued_at))
-    return count
+    return len(keeper_liquidate_accounts(account_ids=account_ids, round_key=round_key,
+                                         oracle_round_id=oracle_round_id, reads=reads, started_at=enqueued_at))
