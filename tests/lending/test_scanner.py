@@ -30,6 +30,9 @@ def test_screen_matches_exact_health_factors():
         accounts.append(account)
     set_price("TSLAx", "190")
     set_price("NVDAx", "100")
+    from lending.scanner import _screen_portable, reserve_factors
+
+    assert _screen_portable(reserve_factors()) == screen_accounts()  # both SQL shapes agree
     exact = {a.pk for a in accounts if (hf := account_health(a).health_factor) is not None and hf < 10**18}
     screened = set(screen_accounts())
     assert exact, "the price drop should put some accounts under water"
