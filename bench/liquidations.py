@@ -215,11 +215,10 @@ def main() -> dict:
     print(f"{'measure':34} {'value':>14}")
     for key, value in result.items():
         print(f"{key:34} {value!s:>14}")
-    out = ROOT / "bench" / "results" / ("liquidations.json" if n == 200_000 else f"liquidations_{n}.json")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
-    if n != 200_000:
-        (ROOT / "bench" / "results" / "liquidations.json").write_text(json.dumps(result, indent=2) + "\n")
+    results = ROOT / "bench" / "results"
+    results.mkdir(parents=True, exist_ok=True)
+    for name in ("liquidations.json", f"liquidations_{n}.json"):  # the latest run, and one file per size
+        (results / name).write_text(json.dumps(result, indent=2) + "\n")
     return result
 
 

@@ -71,12 +71,16 @@ class LiquidationBook:
         self.dirty: set[int] = set()
         self.events: list[LiquidationEvent] = []
         self.ledger: list[tuple[LiquidationEvent | None, LedgerEntry]] = []
+        self._health: dict[int, Health] = {}
 
     # --- reads -------------------------------------------------------------------------------------------
 
     def health(self, account_id: int) -> Health:
-        positions = [self.positions[account_id][rid] for rid in sorted(self.positions[account_id])]
-        return health_of(positions, self.reads, self.now)
+        """Exact health on the book's state; cached until a step changes the account."""
+        if account_id not in self._health:
+            positions = [self.positions[account_id][rid] for rid in sorted(self.positions[account_id])]
+            self._health[account_id] = health_of(positions, self.reads, self.now)
+        return self._health[account_id]
 
     def pairs(self, account_id: int) -> list[tuple[str, str]]:
         """A rational keeper's order: the largest debt first, against the collateral worth the most."""
@@ -163,6 +167,7 @@ class LiquidationBook:
         self.keeper_delta[coll_asset.pk] += quote.collateral_to_liquidator
         if quote.has_no_collateral_left:
             deficit += self._burn_bad_debt(account, exclude=d_res.pk)
+        self._health.pop(account_id, None)
         after = self.health(account_id)
         seized = quote.collateral_to_liquidator + fee
         event = LiquidationEvent(
