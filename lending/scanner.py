@@ -12,7 +12,7 @@ from django.db import connection
 
 from markets.models import Asset, Reserve
 from markets.services import now_seconds, reserve_state
-from oracles.selectors import OracleRead, oracle_read
+from oracles.selectors import OracleRead, oracle_reads
 from protocol.core import normalized_debt, normalized_income
 from protocol.wadray import RAY
 
@@ -36,9 +36,11 @@ class Factor:
 def reserve_factors(reads: dict[str, OracleRead] | None = None, now: int | None = None) -> list[Factor]:
     now = now_seconds() if now is None else now
     factors = []
-    for reserve in Reserve.objects.select_related("asset").order_by("pk"):
+    reserves = list(Reserve.objects.select_related("asset").order_by("pk"))
+    reads = reads or oracle_reads([r.asset for r in reserves])
+    for reserve in reserves:
         asset = reserve.asset
-        read = (reads or {}).get(asset.symbol) or oracle_read(asset)
+        read = reads[asset.symbol]
         state = reserve_state(reserve)
         income = normalized_income(state, now) / RAY
         debt_index = normalized_debt(state, now) / RAY

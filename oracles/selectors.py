@@ -86,9 +86,11 @@ def policy_haircut_table(policy: HaircutPolicy, asset: Asset) -> dict[str, int]:
 
 
 def oracle_read(asset: Asset, *, at: datetime | None = None) -> OracleRead:
-    at = at or timezone.now()
     feed = OracleFeed.objects.select_related("latest_round").get(asset=asset)
-    policy = HaircutPolicy.objects.get(asset=asset)
+    return _read(asset, feed, HaircutPolicy.objects.get(asset=asset), at or timezone.now())
+
+
+def _read(asset: Asset, feed: OracleFeed, policy: HaircutPolicy, at: datetime) -> OracleRead:
     rnd = feed.latest_round
     state = _clock_state(asset.calendar, at)
     manual = feed.source == OracleFeed.Source.MANUAL
@@ -143,5 +145,10 @@ def _last_open(calendar: str, at: datetime) -> datetime | None:
 
 
 def oracle_reads(assets) -> dict[str, OracleRead]:
+    """Reads for many assets at one instant, in two queries."""
     at = timezone.now()
-    return {a.symbol: oracle_read(a, at=at) for a in assets}
+    assets = list(assets)
+    ids = [a.pk for a in assets]
+    feeds = {f.asset_id: f for f in OracleFeed.objects.select_related("latest_round").filter(asset_id__in=ids)}
+    policies = {p.asset_id: p for p in HaircutPolicy.objects.filter(asset_id__in=ids)}
+    return {a.symbol: _read(a, feeds[a.pk], policies[a.pk], at) for a in assets}
