@@ -1,6 +1,7 @@
 """Reads for markets: reserves with their live totals, rates and APYs."""
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from protocol.core import normalized_debt, normalized_income, utilization_ray
@@ -21,12 +22,11 @@ class MarketView:
 
 
 def apy_from_rate(rate_ray: int) -> str:
-    """Display only: (1 + r/n)^n - 1 compounded per second, as a percentage string with 4 decimals."""
-    from decimal import Decimal, getcontext
+    """Display only (never used for money): (1 + r/n)^n - 1 compounded per second, percent, 4 decimals.
 
-    getcontext().prec = 40
-    r = Decimal(rate_ray) / Decimal(RAY)
-    apy = (1 + r / SECONDS_PER_YEAR) ** SECONDS_PER_YEAR - 1
+    Floats here on purpose: the decimal module's global context can be locked by other libraries (vyper)."""
+    r = rate_ray / RAY
+    apy = math.expm1(SECONDS_PER_YEAR * math.log1p(r / SECONDS_PER_YEAR))
     return f"{apy * 100:.4f}"
 
 

@@ -1,33 +1,60 @@
 """Market clock: exchange_calendars compiled once into sorted arrays, answered with bisect (no Django).
 
 exchange_calendars is the source of truth for sessions, holidays, early closes and unplanned closures;
-this module only indexes its answers so a lookup costs a bisect instead of a pandas call.
+this module only indexes its answers, so a lookup costs one bisect instead of a pandas call.
 
-Sessions (US Eastern, DST-aware), Chainlink marketStatus names:
-- regular: [open, close) of an exchange session (13:00 close on early-close days);
-- post_market: [close, 20:00) on the session's date (17:00 on early-close days);
-- pre_market: [04:00, open) on the next session's date;
-- overnight: [20:00 on the eve of the next session, 04:00 on its date) - so Sunday 20:00 starts the week;
-- closed: everything else (weekends, holidays, the rest of a day before a holiday).
+Range: every instant in [CALENDAR_START 00:00 UTC, the day after CALENDAR_END 00:00 UTC). The calendar
+is built a month wider on each side so the first and last days of the range still have a previous close
+and a next open. Outside the range every lookup raises ClockRangeError (a ValueError).
+
+Sessions, in the exchange's time zone (America/New_York for XNYS/XNAS, DST-aware), named as Chainlink's
+marketStatus. Every interval is half-open [from, to):
+- regular: [open, close) of an exchange session (close is 13:00 on early-close days);
+- post_market: [close, close + 4 h), i.e. 16:00-20:00, and 13:00-17:00 on early-close days (NYSE Arca and
+  Nasdaq end late trading at 17:00 then);
+- pre_market: [04:00, open) on a session's date;
+- overnight: [20:00 on the calendar day before a session, 04:00 on the session's date). So Sunday 20:00
+  starts the week, and the overnight into a Friday ends the week at 04:00 Friday;
+- closed: everything else: Friday 20:00 to Sunday 20:00, whole holidays, the evening of a day whose next
+  calendar day has no session (e.g. Wednesday 20:00 before Thanksgiving), and 17:00-20:00 after an early
+  close.
+
+ClockState fields beyond the session:
+- closure_kind: the kind of the whole gap from the last regular close to the next regular open (API.md);
+  None while the regular session is open. Precedence: unplanned > holiday_weekend > holiday > weekend >
+  overnight. Weekday closures listed in the calendar's regular_holidays are "holiday"; any other weekday
+  without a session (exchange_calendars' adhoc_holidays: 9/11, Sandy, days of mourning) is "unplanned".
+- early_close: the trading day that t belongs to closes early. That day is the session itself during
+  regular and post_market, and the coming session during pre_market and overnight (24/5 brokers book
+  overnight trades to the next trading day). "closed" belongs to no trading day, so it is always False.
+- next_open / next_close: first regular open / close strictly after t (as exchange_calendars).
+- last_close: the most recent regular close at or before t (while open: the previous session's close).
+  seconds_since_close counts from it, 0 at the close instant, and is None while open.
+
+Special calendars: "24/7" (a token's own market: always regular/open) and "ALWAYS_CLOSED" (pre-IPO: always
+closed; closure_kind "unplanned" because no reopening is scheduled, so the widest haircut applies; no
+opens or closes, so next_open/next_close/last_close are None).
 """
 from __future__ import annotations
 
-import bisect
 import functools
+from bisect import bisect_right
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
-from zoneinfo import ZoneInfo
 
 import numpy as np
 
 SESSION_PRE, SESSION_REGULAR, SESSION_POST, SESSION_OVERNIGHT, SESSION_CLOSED = (
     "pre_market", "regular", "post_market", "overnight", "closed")
+SESSIONS = (SESSION_PRE, SESSION_REGULAR, SESSION_POST, SESSION_OVERNIGHT, SESSION_CLOSED)
 CLOSURE_KINDS = ("overnight", "weekend", "holiday", "holiday_weekend", "unplanned")
 ALWAYS_OPEN, ALWAYS_CLOSED = "24/7", "ALWAYS_CLOSED"
-CALENDAR_START = "2000-01-01"
-CALENDAR_END = "2036-12-31"  # far ahead: a simulator that keeps running must not fall off the end
-ET = ZoneInfo("America/New_York")
+CALENDAR_START = "2000-01-01"  # the shipped price history starts here
+CALENDAR_END = "2036-12-31"  # ten years past today: a simulator that keeps running must not fall off the end
+PAD = timedelta(days=31)  # calendar built this much wider on each side (see module docstring)
+POST_MARKET = timedelta(hours=4)
 UTC = timezone.utc
+_NS = 10**9
 
 
 class ClockRangeError(ValueError):
@@ -39,179 +66,279 @@ class ClockState:
     session: str
     is_open: bool
     closure_kind: str | None  # kind of the whole gap last regular close -> next regular open
-    early_close: bool  # the current session (or, while shut, the next one) closes early
+    early_close: bool  # the trading day t belongs to closes early (module docstring)
     next_open: datetime | None  # first regular open strictly after t
     next_close: datetime | None  # first regular close strictly after t
-    last_close: datetime | None
+    last_close: datetime | None  # most recent regular close at or before t (previous session's while open)
     seconds_since_close: int | None  # None while the regular session is open
 
 
-def _to_seconds(t: datetime) -> int:
-    if t.tzinfo is None:
-        t = t.replace(tzinfo=UTC)
-    return int(t.timestamp())
+def _seconds(values) -> np.ndarray:
+    """UTC epoch seconds of a tz-aware pandas datetime Series/Index, as int64."""
+    import pandas as pd
+
+    return np.asarray(pd.DatetimeIndex(values).tz_convert("UTC").as_unit("s").asi8, dtype=np.int64)
 
 
-def _from_seconds(s: int) -> datetime:
-    return datetime.fromtimestamp(s, UTC)
+def _local_seconds(days: list[date], hour: int, tz: str) -> np.ndarray:
+    """Epoch seconds of hour:00 local time on each day (04:00 and 20:00 never fall in a DST gap)."""
+    import pandas as pd
+
+    idx = pd.DatetimeIndex(days) + pd.Timedelta(hours=hour)
+    return _seconds(idx.tz_localize(tz))
 
 
-def _epoch_seconds(series) -> list[int]:
-    naive = series.dt.tz_convert("UTC").dt.tz_localize(None)
-    return [int(x) for x in naive.to_numpy().astype("datetime64[s]").astype(np.int64)]
-
-
-def _et_seconds(day: date, hour: int, minute: int = 0) -> int:
-    return int(datetime(day.year, day.month, day.day, hour, minute, tzinfo=ET).timestamp())
+@functools.lru_cache(maxsize=None)
+def _compiled(calendar: str):
+    if calendar == ALWAYS_OPEN:
+        return AlwaysOpenClock()
+    if calendar == ALWAYS_CLOSED:
+        return AlwaysClosedClock()
+    return MarketClock(calendar)
 
 
 class MarketClock:
-    """One exchange calendar compiled to int64 second arrays."""
+    """One exchange calendar compiled to sorted second/nanosecond arrays."""
 
-    def __init__(self, name: str, start: str = CALENDAR_START, end: str = CALENDAR_END):
+    def __init__(self, name: str = "XNYS", start: str = CALENDAR_START, end: str = CALENDAR_END):
         import exchange_calendars as xcals
 
-        cal = xcals.get_calendar(name, start=start, end=end)
+        first, last = date.fromisoformat(start), date.fromisoformat(end)
+        cal = xcals.get_calendar(name, start=(first - PAD).isoformat(), end=(last + PAD).isoformat())
         self.name = name
-        sessions = [ts.date() for ts in cal.sessions]
-        self._dates = sessions
-        self.opens = _epoch_seconds(cal.opens)
-        self.closes = _epoch_seconds(cal.closes)
-        self.opens_ns = np.asarray(self.opens, dtype=np.int64) * 10**9
-        self.closes_ns = np.asarray(self.closes, dtype=np.int64) * 10**9
-        early = {ts.date() for ts in cal.early_closes}
-        self._early = [d in early for d in sessions]
-        adhoc = {ts.date() for ts in cal.adhoc_holidays}
-        self._adhoc = adhoc
-        self._pre_start = [_et_seconds(d, 4) for d in sessions]
-        self._post_end = [_et_seconds(d, 17 if e else 20) for d, e in zip(sessions, self._early)]
-        self._overnight_start = [_et_seconds(d - timedelta(days=1), 20) for d in sessions]
-        # gap kind before each session i (from session i-1's close); index 0 has no known predecessor
-        self._gap_before = [None] + [self.gap_kind(sessions[i - 1], sessions[i]) for i in range(1, len(sessions))]
-        self.start = _from_seconds(self.opens[0] - 86_400)
-        self.end = _from_seconds(self.closes[-1])
+        self.start = datetime(first.year, first.month, first.day, tzinfo=UTC)
+        self.end = datetime(last.year, last.month, last.day, tzinfo=UTC) + timedelta(days=1)
+        self._lo, self._hi = self.start.timestamp(), self.end.timestamp()
+        self._lo_ns, self._hi_ns = int(self._lo) * _NS, int(self._hi) * _NS
+
+        days = [ts.date() for ts in cal.sessions]
+        n = len(days)
+        self._days = days
+        self._day_index = {d: k for k, d in enumerate(days)}
+        opens, closes = _seconds(cal.opens), _seconds(cal.closes)
+        early = np.isin(np.asarray(cal.sessions.values, dtype="datetime64[D]"),
+                        np.asarray(cal.early_closes.values, dtype="datetime64[D]")).tolist()
+
+        # weekend days come from the calendar's weekmask; regular holidays from its rules
+        self._weekend = {i for i, c in enumerate(cal.weekmask) if c == "0"}
+        rules = cal.regular_holidays
+        self._regular_holidays = (set() if rules is None else
+                                  {ts.date() for ts in rules.holidays(cal.sessions[0], cal.sessions[-1])})
+        self._adhoc = {ts.date() for ts in cal.adhoc_holidays}
+        self._gap_before = [None] + [self._classify(days[k - 1], days[k]) for k in range(1, n)]
+
+        # regular-session edges, open/close alternating: bisect parity says open or not
+        self._opens_s, self._closes_s = opens.tolist(), closes.tolist()
+        edges = np.empty(2 * n, dtype=np.int64)
+        edges[0::2], edges[1::2] = opens, closes
+        self._edges = [float(e) for e in edges]  # floats: compared against datetime.timestamp() floats
+        self._edges_ns = edges * _NS
+        self._opens_dt = [datetime.fromtimestamp(s, UTC) for s in self._opens_s]
+        self._closes_dt = [datetime.fromtimestamp(s, UTC) for s in self._closes_s]
+        self._shift, self._day_edges = _day_table(opens, closes, int(self._lo), int(self._hi))
+        if self._day_edges is None:  # sessions cover every UTC hour (e.g. 23-hour futures): bisect only
+            self.is_open, self.is_open_epoch = self._is_open_bisect, self._is_open_epoch_bisect
+
+        # every session boundary (regular and extended hours) as segments; ClockState fields other than
+        # seconds_since_close are constant inside a segment, so state() is one bisect plus a table read
+        pre = _local_seconds(days, 4, str(cal.tz))
+        overnight = _local_seconds([d - timedelta(days=1) for d in days], 20, str(cal.tz))
+        post_end = closes + int(POST_MARKET.total_seconds())
+        starts, names, rows = [], [], []
+
+        def add(at: int, session: str, k_next: int, early_day: bool) -> None:
+            if session == SESSION_REGULAR:  # the whole state is constant: build it once
+                i = k_next - 1
+                row = (ClockState(session, True, None, early_day, self._opens_dt[k_next], self._closes_dt[i],
+                                  self._closes_dt[i - 1] if i else None, None), None, None)
+            else:  # all but seconds_since_close, and the last close to count it from
+                row = (None, (session, False, self._gap_before[k_next], early_day,
+                              self._opens_dt[k_next], self._closes_dt[k_next], self._closes_dt[k_next - 1]),
+                       self._closes_s[k_next - 1])
+            starts.append(int(at))
+            names.append(session)
+            rows.append(row)
+
+        for k in range(n):  # the padding sessions at either end only anchor last_close / next_open
+            if k:
+                if post_end[k - 1] < overnight[k]:
+                    add(post_end[k - 1], SESSION_CLOSED, k, False)
+                add(overnight[k], SESSION_OVERNIGHT, k, early[k])
+                add(pre[k], SESSION_PRE, k, early[k])
+            if k + 1 < n:
+                add(opens[k], SESSION_REGULAR, k + 1, early[k])
+                add(closes[k], SESSION_POST, k + 1, early[k])
+        self._seg_starts = [float(s) for s in starts]
+        self._seg_starts_ns = np.asarray(starts, dtype=np.int64) * _NS
+        self._seg_names = names
+        self._seg_codes = np.asarray([SESSIONS.index(s) for s in names], dtype=np.int8)
+        self._seg_rows = rows
+        self._names = np.asarray(SESSIONS)
+        assert self._seg_starts[0] <= self._lo and self._hi <= opens[-1], "padding must cover the range"
 
     @classmethod
-    @functools.lru_cache(maxsize=None)
-    def get(cls, calendar: str = "XNYS"):
-        if calendar == ALWAYS_OPEN:
-            return AlwaysOpenClock()
-        if calendar == ALWAYS_CLOSED:
-            return AlwaysClosedClock()
-        return cls(calendar)
+    def get(cls, calendar: str = "XNYS") -> MarketClock:
+        """The compiled clock for a calendar name, built once per process ("24/7", "ALWAYS_CLOSED" too)."""
+        return _compiled(calendar)
 
     # --- gap classification --------------------------------------------------------------
 
-    def gap_kind(self, prev_session: date, next_session: date) -> str:
-        """Closure kind of the gap between two consecutive sessions (API.md market-status rules)."""
+    def _classify(self, prev_session: date, next_session: date) -> str:
         weekend = holiday = unplanned = False
         day = prev_session + timedelta(days=1)
         while day < next_session:
-            if day.weekday() >= 5:
+            if day.weekday() in self._weekend:
                 weekend = True
-            elif day in self._adhoc:
-                unplanned = True
-            else:
+            elif day in self._regular_holidays:
                 holiday = True
+            elif day not in self._day_index:  # a weekday closure outside the holiday rules: adhoc
+                unplanned = True
             day += timedelta(days=1)
         if unplanned:
             return "unplanned"
         if weekend and holiday:
             return "holiday_weekend"
-        if holiday:
-            return "holiday"
-        if weekend:
-            return "weekend"
-        return "overnight"
+        return "holiday" if holiday else "weekend" if weekend else "overnight"
+
+    def gap_kind(self, prev_session: date, next_session: date) -> str:
+        """Closure kind of the gap between two sessions (O(1) for consecutive ones, as in backtests).
+
+        Sessions between the two dates (a missing data bar) are skipped, not counted as closures.
+        """
+        prev_session, next_session = _as_date(prev_session), _as_date(next_session)
+        k = self._day_index.get(next_session)
+        if k and self._days[k - 1] == prev_session:
+            return self._gap_before[k]
+        if not prev_session < next_session:
+            raise ValueError(f"{prev_session} is not before {next_session}")
+        return self._classify(prev_session, next_session)
 
     def sessions(self) -> list[date]:
-        return list(self._dates)
+        """Session dates inside the range, oldest first."""
+        lo, hi = self.start.date(), self.end.date()
+        return [d for d in self._days if lo <= d < hi]
 
     # --- scalar lookups ------------------------------------------------------------------------
 
-    def _index(self, t: datetime) -> tuple[int, int]:
-        s = _to_seconds(t)
-        if s < self.opens[0] - 86_400 or s >= self.closes[-1]:
-            raise ClockRangeError(f"{t.isoformat()} is outside the compiled calendar "
-                                  f"({self.start.date()} to {self.end.date()})")
-        return s, bisect.bisect_right(self.opens, s) - 1
+    def _x(self, t: datetime) -> float:
+        if t.tzinfo is None:
+            t = t.replace(tzinfo=UTC)
+        x = t.timestamp()
+        if not self._lo <= x < self._hi:
+            raise self._range_error(t)
+        return x
+
+    def _range_error(self, t) -> ClockRangeError:
+        return ClockRangeError(f"{t} is outside the {self.name} calendar's range "
+                               f"[{self.start.isoformat()}, {self.end.isoformat()})")
 
     def is_open(self, t: datetime) -> bool:
-        s, i = self._index(t)
-        return i >= 0 and s < self.closes[i]
+        # the hot path (oracle reads, backtests): _x inlined, and a day-table read instead of a bisect
+        if t.tzinfo is None:
+            t = t.replace(tzinfo=UTC)
+        x = t.timestamp()
+        if not self._lo <= x < self._hi:
+            raise self._range_error(t)
+        o, c = self._day_edges[(x + self._shift) // 86400.0]
+        return o <= x < c
 
-    def is_open_epoch(self, seconds: int) -> bool:
+    def is_open_epoch(self, seconds: float) -> bool:
         """Fast path for callers that already hold UTC epoch seconds (backtests, the scanner)."""
-        i = bisect.bisect_right(self.opens, seconds) - 1
-        return i >= 0 and seconds < self.closes[i]
+        if not self._lo <= seconds < self._hi:
+            raise self._range_error(seconds)
+        o, c = self._day_edges[(seconds + self._shift) // 86400.0]
+        return o <= seconds < c
+
+    def _is_open_bisect(self, t: datetime) -> bool:
+        return bisect_right(self._edges, self._x(t)) & 1 == 1
+
+    def _is_open_epoch_bisect(self, seconds: float) -> bool:
+        if not self._lo <= seconds < self._hi:
+            raise self._range_error(seconds)
+        return bisect_right(self._edges, seconds) & 1 == 1
 
     def next_open(self, t: datetime) -> datetime:
-        s, i = self._index(t)
-        return _from_seconds(self.opens[i + 1])
+        return self._opens_dt[(bisect_right(self._edges, self._x(t)) + 1) // 2]
 
     def next_close(self, t: datetime) -> datetime:
-        s, _ = self._index(t)
-        return _from_seconds(self.closes[bisect.bisect_right(self.closes, s)])
+        return self._closes_dt[bisect_right(self._edges, self._x(t)) // 2]
 
-    def last_open(self, t: datetime) -> datetime | None:
-        s, i = self._index(t)
-        return _from_seconds(self.opens[i]) if i >= 0 else None
+    def last_open(self, t: datetime) -> datetime:
+        """Open of the session in progress, or of the most recent one."""
+        return self._opens_dt[(bisect_right(self._edges, self._x(t)) - 1) // 2]
 
     def session(self, t: datetime) -> str:
-        return self.state(t).session
+        return self._seg_names[bisect_right(self._seg_starts, self._x(t)) - 1]
 
     def state(self, t: datetime) -> ClockState:
-        s, i = self._index(t)
-        if i >= 0 and s < self.closes[i]:
-            return ClockState(SESSION_REGULAR, True, None, self._early[i], _from_seconds(self.opens[i + 1]),
-                              _from_seconds(self.closes[i]), _from_seconds(self.closes[i - 1]) if i else None, None)
-        k = i + 1  # next session
-        last_close = self.closes[i] if i >= 0 else None
-        if i >= 0 and s < self._post_end[i]:
-            session = SESSION_POST
-        elif s >= self._pre_start[k]:
-            session = SESSION_PRE
-        elif s >= self._overnight_start[k]:
-            session = SESSION_OVERNIGHT
-        else:
-            session = SESSION_CLOSED
-        return ClockState(
-            session=session,
-            is_open=False,
-            closure_kind=self._gap_before[k] or "overnight",
-            early_close=self._early[k] if session in (SESSION_PRE, SESSION_OVERNIGHT) else (
-                self._early[i] if i >= 0 and session == SESSION_POST else False),
-            next_open=_from_seconds(self.opens[k]),
-            next_close=_from_seconds(self.closes[k]),
-            last_close=_from_seconds(last_close) if last_close is not None else None,
-            seconds_since_close=s - last_close if last_close is not None else None,
-        )
+        x = self._x(t)
+        fixed, row, last_close = self._seg_rows[bisect_right(self._seg_starts, x) - 1]
+        return fixed or ClockState(*row, int(x - last_close))
 
     # --- vectorised -------------------------------------------------------------------------------
 
-    def is_open_many(self, ts_ns: np.ndarray) -> np.ndarray:
-        """Regular-session membership for many UTC-nanosecond instants at once."""
+    def _check_ns(self, ts_ns) -> np.ndarray:
         ts_ns = np.asarray(ts_ns, dtype=np.int64)
-        i = np.searchsorted(self.opens_ns, ts_ns, side="right") - 1
-        ok = i >= 0
-        closes = self.closes_ns[np.clip(i, 0, None)]
-        return ok & (ts_ns < closes)
+        if ts_ns.size and (ts_ns.min() < self._lo_ns or ts_ns.max() >= self._hi_ns):
+            raise ClockRangeError(f"some instants are outside the {self.name} calendar's range "
+                                  f"[{self.start.isoformat()}, {self.end.isoformat()})")
+        return ts_ns
+
+    def is_open_many(self, ts_ns: np.ndarray) -> np.ndarray:
+        """Regular-session membership for many int64 UTC-nanosecond instants at once."""
+        ts_ns = self._check_ns(ts_ns)
+        return (np.searchsorted(self._edges_ns, ts_ns, side="right") & 1).astype(bool)
+
+    def session_many(self, ts_ns: np.ndarray) -> np.ndarray:
+        """Session names for many int64 UTC-nanosecond instants at once."""
+        ts_ns = self._check_ns(ts_ns)
+        return self._names[self._seg_codes[np.searchsorted(self._seg_starts_ns, ts_ns, side="right") - 1]]
 
     def closed_spans(self, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
         """Regular-market closures overlapping [start, end], for shading charts."""
-        s, e = _to_seconds(start), _to_seconds(end)
-        lo = max(bisect.bisect_right(self.closes, s) - 1, 0)
-        hi = min(bisect.bisect_right(self.opens, e) + 1, len(self.opens))
+        s, e = _epoch(start), _epoch(end)
+        opens, closes = self._opens_s, self._closes_s
+        lo = max(bisect_right(closes, s) - 1, 0)
+        hi = min(bisect_right(opens, e) + 1, len(opens))
         spans = []
         for i in range(lo, hi - 1):
-            a, b = max(self.closes[i], s), min(self.opens[i + 1], e)
+            a, b = max(closes[i], s), min(opens[i + 1], e)
             if a < b:
-                spans.append((_from_seconds(a), _from_seconds(b)))
+                spans.append((datetime.fromtimestamp(a, UTC), datetime.fromtimestamp(b, UTC)))
         return spans
 
 
+def _day_table(opens: np.ndarray, closes: np.ndarray, lo: int, hi: int):
+    """(shift, {day: (open, close)}) with day = (t + shift) // 86400, or (0, None) if no shift works.
+
+    Needs a whole-hour shift that puts every session inside one shifted day, at most one per day; US
+    sessions (13:30-21:00 UTC) fit with shift 0. Days without a session map to (inf, inf).
+    """
+    for shift in range(0, 86_400, 3_600):
+        first, last = (opens + shift) // 86_400, (closes - 1 + shift) // 86_400
+        if (first == last).all() and (np.diff(first) > 0).all():
+            break
+    else:
+        return 0, None
+    none = (float("inf"), float("inf"))
+    table = {day: none for day in range((lo + shift) // 86_400, (hi - 1 + shift) // 86_400 + 1)}
+    table.update(zip(first.tolist(), zip(map(float, opens.tolist()), map(float, closes.tolist()))))
+    return shift, table
+
+
+def _epoch(t: datetime) -> float:
+    return (t if t.tzinfo else t.replace(tzinfo=UTC)).timestamp()
+
+
+def _as_date(d) -> date:
+    return d.date() if isinstance(d, datetime) else d
+
+
 class _ConstantClock:
-    """Calendars that never change state: a token's own 24/7 market, or a pre-IPO 'always closed' one."""
+    """Calendars that never change state: a token's own 24/7 market, or a pre-IPO 'always closed' one.
+
+    They have no range limit and no sessions; next_open/next_close/last_close are None.
+    """
 
     name = ""
     open_ = True
@@ -221,14 +348,17 @@ class _ConstantClock:
     def state(self, t: datetime) -> ClockState:
         if self.open_:
             return ClockState(SESSION_REGULAR, True, None, False, None, None, None, None)
-        # pre-IPO: no exchange session ever; treat it as one long unscheduled closure (widest haircut)
+        # pre-IPO: no exchange session is ever scheduled, so treat it as one long unplanned closure
         return ClockState(SESSION_CLOSED, False, "unplanned", False, None, None, None, None)
 
     def is_open(self, t: datetime) -> bool:
         return self.open_
 
+    def is_open_epoch(self, seconds: float) -> bool:
+        return self.open_
+
     def session(self, t: datetime) -> str:
-        return self.state(t).session
+        return SESSION_REGULAR if self.open_ else SESSION_CLOSED
 
     def next_open(self, t: datetime):
         return None
@@ -242,13 +372,16 @@ class _ConstantClock:
     def is_open_many(self, ts_ns: np.ndarray) -> np.ndarray:
         return np.full(np.shape(ts_ns), self.open_, dtype=bool)
 
+    def session_many(self, ts_ns: np.ndarray) -> np.ndarray:
+        return np.full(np.shape(ts_ns), self.session(None))
+
     def closed_spans(self, start: datetime, end: datetime):
         return [] if self.open_ else [(start, end)]
 
     def gap_kind(self, prev_session, next_session) -> str:
-        return "overnight"
+        return "overnight" if self.open_ else "unplanned"
 
-    def sessions(self):
+    def sessions(self) -> list[date]:
         return []
 
 

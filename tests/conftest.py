@@ -40,6 +40,17 @@ def redis_up():
     require_service("Redis", 6379)
 
 
+def reset_broker_connections():
+    """Forget this process's pooled broker connections (after Redis restarts they are dead)."""
+    from kombu import pools
+
+    from config.celery_app import app
+
+    pools.reset()  # closes and forgets every pooled connection and producer
+    app._pool = None
+    app.amqp._producer_pool = None
+
+
 @pytest.fixture
 def worker_process(transactional_db, redis_up):
     """A real Celery worker process on Redis, pointed at this test's (committed) database."""
@@ -49,9 +60,16 @@ def worker_process(transactional_db, redis_up):
 
     from django.db import connection
 
+    import redis
+
     from config.celery_app import app
 
-    app.control.purge()
+    def reset_broker():
+        # a dedicated Redis db: drop every queue (purge() only knows declared queues), and stale connections
+        reset_broker_connections()
+        redis.Redis.from_url(app.conf.broker_url).flushdb()
+
+    reset_broker()
     db = connection.settings_dict
     env = dict(os.environ)
     env.update(
@@ -90,4 +108,4 @@ def worker_process(transactional_db, redis_up):
             proc.wait(timeout=15)
         except Exception:  # noqa: BLE001
             proc.kill()
-    app.control.purge()
+    reset_broker()

@@ -12,6 +12,7 @@ from lending import services
 from lending.models import LedgerEntry, LiquidationEvent, WalletBalance
 from lending.selectors import account_health
 from markets.models import Reserve
+from tests.conftest import reset_broker_connections
 from tests.factories import api_client, fund_and_supply, make_account, make_universe, make_user, set_price
 from tests.test_worker import wait_for
 
@@ -126,6 +127,7 @@ def test_redis_restart_mid_run(worker_process):
         _redis("redis-server", "--daemonize", "yes", "--bind", "127.0.0.1", "--port", "6379", "--save", "",
                "--appendonly", "no")
     assert wait_for(lambda: _redis("redis-cli", "-h", "127.0.0.1", "ping").stdout.strip() == b"PONG", 30)
+    reset_broker_connections()  # this process's broker connections died with the old server
     targets = {a.pk for a in under}
     # the beat safety-net scan finds the same accounts again; idempotent keepers make that safe
     def scan_and_check():
