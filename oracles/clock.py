@@ -40,7 +40,7 @@ from __future__ import annotations
 import functools
 from bisect import bisect_right
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
 
@@ -49,11 +49,11 @@ SESSION_PRE, SESSION_REGULAR, SESSION_POST, SESSION_OVERNIGHT, SESSION_CLOSED = 
 SESSIONS = (SESSION_PRE, SESSION_REGULAR, SESSION_POST, SESSION_OVERNIGHT, SESSION_CLOSED)
 CLOSURE_KINDS = ("overnight", "weekend", "holiday", "holiday_weekend", "unplanned")
 ALWAYS_OPEN, ALWAYS_CLOSED = "24/7", "ALWAYS_CLOSED"
-CALENDAR_START = "2000-01-01"  # the shipped price history starts here
-CALENDAR_END = "2036-12-31"  # ten years past today: a simulator that keeps running must not fall off the end
+CALENDAR_START = "2000-01-01"  # the shipped prices start 1999-12-31, which the padding covers for gap_kind
+CALENDAR_END = "2036-12-31"  # 10 years ahead so a long-running simulator never falls off the end; XNYS has
+# no upper bound in exchange_calendars (bound_max() is None) and building to 2036 takes ~0.3 s
 PAD = timedelta(days=31)  # calendar built this much wider on each side (see module docstring)
 POST_MARKET = timedelta(hours=4)
-UTC = timezone.utc
 _NS = 10**9
 
 
@@ -88,7 +88,7 @@ def _local_seconds(days: list[date], hour: int, tz: str) -> np.ndarray:
     return _seconds(idx.tz_localize(tz))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _compiled(calendar: str):
     if calendar == ALWAYS_OPEN:
         return AlwaysOpenClock()
@@ -135,9 +135,6 @@ class MarketClock:
         self._edges_ns = edges * _NS
         self._opens_dt = [datetime.fromtimestamp(s, UTC) for s in self._opens_s]
         self._closes_dt = [datetime.fromtimestamp(s, UTC) for s in self._closes_s]
-        self._shift, self._day_edges = _day_table(opens, closes, int(self._lo), int(self._hi))
-        if self._day_edges is None:  # sessions cover every UTC hour (e.g. 23-hour futures): bisect only
-            self.is_open, self.is_open_epoch = self._is_open_bisect, self._is_open_epoch_bisect
 
         # every session boundary (regular and extended hours) as segments; ClockState fields other than
         # seconds_since_close are constant inside a segment, so state() is one bisect plus a table read
@@ -177,7 +174,7 @@ class MarketClock:
         assert self._seg_starts[0] <= self._lo and self._hi <= opens[-1], "padding must cover the range"
 
     @classmethod
-    def get(cls, calendar: str = "XNYS") -> MarketClock:
+    def get(cls, calendar: str = "XNYS") -> MarketClock | _ConstantClock:
         """The compiled clock for a calendar name, built once per process ("24/7", "ALWAYS_CLOSED" too)."""
         return _compiled(calendar)
 
@@ -211,6 +208,8 @@ class MarketClock:
             return self._gap_before[k]
         if not prev_session < next_session:
             raise ValueError(f"{prev_session} is not before {next_session}")
+        if prev_session < self._days[0] or next_session > self._days[-1]:
+            raise ClockRangeError(f"{prev_session}..{next_session} is outside the {self.name} calendar")
         return self._classify(prev_session, next_session)
 
     def sessions(self) -> list[date]:
@@ -233,26 +232,16 @@ class MarketClock:
                                f"[{self.start.isoformat()}, {self.end.isoformat()})")
 
     def is_open(self, t: datetime) -> bool:
-        # the hot path (oracle reads, backtests): _x inlined, and a day-table read instead of a bisect
+        # the hot path (oracle reads, backtests): _x inlined to save a call
         if t.tzinfo is None:
             t = t.replace(tzinfo=UTC)
         x = t.timestamp()
         if not self._lo <= x < self._hi:
             raise self._range_error(t)
-        o, c = self._day_edges[(x + self._shift) // 86400.0]
-        return o <= x < c
+        return bisect_right(self._edges, x) & 1 == 1
 
     def is_open_epoch(self, seconds: float) -> bool:
         """Fast path for callers that already hold UTC epoch seconds (backtests, the scanner)."""
-        if not self._lo <= seconds < self._hi:
-            raise self._range_error(seconds)
-        o, c = self._day_edges[(seconds + self._shift) // 86400.0]
-        return o <= seconds < c
-
-    def _is_open_bisect(self, t: datetime) -> bool:
-        return bisect_right(self._edges, self._x(t)) & 1 == 1
-
-    def _is_open_epoch_bisect(self, seconds: float) -> bool:
         if not self._lo <= seconds < self._hi:
             raise self._range_error(seconds)
         return bisect_right(self._edges, seconds) & 1 == 1
@@ -306,24 +295,6 @@ class MarketClock:
             if a < b:
                 spans.append((datetime.fromtimestamp(a, UTC), datetime.fromtimestamp(b, UTC)))
         return spans
-
-
-def _day_table(opens: np.ndarray, closes: np.ndarray, lo: int, hi: int):
-    """(shift, {day: (open, close)}) with day = (t + shift) // 86400, or (0, None) if no shift works.
-
-    Needs a whole-hour shift that puts every session inside one shifted day, at most one per day; US
-    sessions (13:30-21:00 UTC) fit with shift 0. Days without a session map to (inf, inf).
-    """
-    for shift in range(0, 86_400, 3_600):
-        first, last = (opens + shift) // 86_400, (closes - 1 + shift) // 86_400
-        if (first == last).all() and (np.diff(first) > 0).all():
-            break
-    else:
-        return 0, None
-    none = (float("inf"), float("inf"))
-    table = {day: none for day in range((lo + shift) // 86_400, (hi - 1 + shift) // 86_400 + 1)}
-    table.update(zip(first.tolist(), zip(map(float, opens.tolist()), map(float, closes.tolist()))))
-    return shift, table
 
 
 def _epoch(t: datetime) -> float:

@@ -10,6 +10,7 @@ from rest_framework.views import APIView
 
 from markets.api.idempotency import idempotent
 from markets.api.pagination import NewestFirstCursor
+from markets.api.throttling import ScopedIPThrottle
 from markets.errors import DomainError
 from markets.models import is_symbol
 from protocol.amounts import AmountError, parse_amount
@@ -33,7 +34,7 @@ IDEMPOTENCY_KEY = OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEAD
 class AuthThrottled(APIView):
     permission_classes = [permissions.AllowAny]
     authentication_classes = []
-    throttle_classes = [ScopedRateThrottle]
+    throttle_classes = [ScopedRateThrottle, ScopedIPThrottle]
     throttle_scope = "auth"
 
 
@@ -108,7 +109,7 @@ class ActionView(APIView):
     """Shared shape of the amount actions: {asset, amount} in, the updated account out."""
 
     permission_classes = [permissions.IsAuthenticated]
-    throttle_classes = [ScopedRateThrottle]
+    throttle_classes = [ScopedRateThrottle, ScopedIPThrottle]
     throttle_scope = "actions"
     allow_max = False
     service = None
@@ -156,7 +157,7 @@ class RepayView(ActionView):
 
 class CollateralView(APIView):
     permission_classes = [permissions.IsAuthenticated]
-    throttle_classes = [ScopedRateThrottle]
+    throttle_classes = [ScopedRateThrottle, ScopedIPThrottle]
     throttle_scope = "actions"
 
     @extend_schema(request=CollateralRequestSerializer, responses=AccountSerializer, parameters=[IDEMPOTENCY_KEY])

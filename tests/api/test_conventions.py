@@ -53,6 +53,16 @@ def test_throttle_scopes_answer_429_with_retry_after(monkeypatch):
                               format="json").status_code for _ in range(4)]
     assert codes == [200, 200, 200, 429]
     cache.clear()
+    # per IP as well: a second user on the same address shares the address's budget
+    other = api_client(make_user())
+    codes = [other.post("/api/v1/account/faucet/", {"asset": "USDC", "amount": "1"}, format="json").status_code
+             for _ in range(2)]
+    assert codes == [200, 200]
+    assert api_client(make_user()).post("/api/v1/account/faucet/", {"asset": "USDC", "amount": "1"},
+                                        format="json").status_code == 200
+    assert api_client(make_user()).post("/api/v1/account/faucet/", {"asset": "USDC", "amount": "1"},
+                                        format="json").status_code == 429
+    cache.clear()
 
 
 def test_throttle_rates_come_from_the_environment(monkeypatch):

@@ -2,7 +2,8 @@
 
 Plain pytest: no Django settings or database needed.
 """
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
+from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 import exchange_calendars as xcals
@@ -13,10 +14,16 @@ from dateutil.easter import easter
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from oracles.clock import (CALENDAR_END, CALENDAR_START, CLOSURE_KINDS, SESSIONS, ClockRangeError, ClockState,
-                           MarketClock)
+from oracles.clock import (
+    CALENDAR_END,
+    CALENDAR_START,
+    CLOSURE_KINDS,
+    SESSIONS,
+    ClockRangeError,
+    ClockState,
+    MarketClock,
+)
 
-UTC = timezone.utc
 ET = ZoneInfo("America/New_York")
 CLOCK = MarketClock.get("XNYS")
 CAL = xcals.get_calendar("XNYS", start=CALENDAR_START, end=CALENDAR_END)
@@ -262,11 +269,13 @@ def test_named_gaps():
     assert CLOCK.gap_kind(date(2024, 11, 22), date(2024, 11, 26)) == "weekend"
     with pytest.raises(ValueError):
         CLOCK.gap_kind(date(2024, 11, 26), date(2024, 11, 25))
+    with pytest.raises(ClockRangeError):
+        CLOCK.gap_kind(date(1990, 1, 2), date(1990, 1, 4))
 
 
 def test_gap_census_2000_to_2036():
     sessions = CLOCK.sessions()
-    kinds = {(a, b): CLOCK.gap_kind(a, b) for a, b in zip(sessions, sessions[1:])}
+    kinds = {(a, b): CLOCK.gap_kind(a, b) for a, b in pairwise(sessions)}
     assert set(kinds.values()) == set(CLOSURE_KINDS)
     assert all(kind == reference_gap_kind(a, b) for (a, b), kind in kinds.items())
     assert sorted(pair for pair, kind in kinds.items() if kind == "unplanned") == [
@@ -325,6 +334,13 @@ def test_next_open_and_close_are_strictly_after():
     at_close = CLOCK.state(close)
     assert (at_close.last_close, at_close.seconds_since_close) == (close, 0)
     assert CLOCK.last_open(et("2024-11-25 12:00")) == open_ == CLOCK.last_open(et("2024-11-25 23:00"))
+
+
+def test_closed_spans_shade_the_gaps_between_sessions():
+    spans = CLOCK.closed_spans(et("2024-11-27 12:00"), et("2024-12-02 12:00"))
+    assert spans == [(et("2024-11-27 16:00"), et("2024-11-29 09:30")),  # Thanksgiving
+                     (et("2024-11-29 13:00"), et("2024-12-02 09:30"))]  # early close, then the weekend
+    assert CLOCK.closed_spans(et("2024-11-26 10:00"), et("2024-11-26 11:00")) == []
 
 
 def test_input_time_zones():
