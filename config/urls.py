@@ -1,5 +1,6 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from markets.api.views import healthz
@@ -16,8 +17,28 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
+    # Unknown /api/ paths answer in the error shape even with DEBUG on (make run), where Django would bypass
+    # handler404, and a POST missing its trailing slash gets a 404 rather than APPEND_SLASH's 500.
+    re_path(r"^api/", csrf_exempt(lambda request: api_not_found(request)), name="api-not-found"),
     path("", include("frontend.urls")),
 ]
+
+
+def api_not_found(request):
+    from django.http import HttpResponsePermanentRedirect, JsonResponse
+    from django.urls import Resolver404, resolve
+
+    hint = ""
+    if not request.path.endswith("/"):
+        try:
+            found = resolve(request.path + "/").url_name != "api-not-found"
+        except Resolver404:
+            found = False
+        if found and request.method in ("GET", "HEAD"):
+            return HttpResponsePermanentRedirect(request.get_full_path(force_append_slash=True))
+        hint = f" Did you mean {request.path}/ (with the trailing slash)?" if found else ""
+    return JsonResponse({"error": {"code": "not_found", "message": f"No endpoint at {request.path}.{hint}",
+                                   "field": None}}, status=404)
 
 
 def handler404(request, exception=None):

@@ -10,7 +10,6 @@ from django.views.decorators.http import require_POST
 
 from lending import selectors as lending_selectors
 from lending import services as lending_services
-from lending.models import LiquidationEvent
 from markets import selectors as market_selectors
 from markets.errors import DomainError
 from markets.models import Asset, Reserve
@@ -57,8 +56,42 @@ def register(request):
     return render(request, "frontend/register.html", {"form": form})
 
 
+def _liquidation_rows(events) -> list[dict]:
+    """Liquidation events for display: token amounts with their symbols, HF before and after, the keeper's view."""
+    rows = []
+    for e in events:
+        debt, coll = e.debt_asset, e.collateral_asset
+        rows.append({
+            "when": e.created_at, "account": e.account_id, "step": e.step, "round": e.round_key,
+            "repaid": f"{format_amount(e.debt_repaid, debt.decimals)} {debt.symbol}",
+            "seized": f"{format_amount(e.collateral_seized, coll.decimals)} {coll.symbol}",
+            "fee": f"{format_amount(e.protocol_fee, coll.decimals)} {coll.symbol}",
+            "deficit": f"{format_amount(e.deficit, debt.decimals)} {debt.symbol}" if e.deficit else "",
+            "hf_before": format_wad(e.health_factor_before)[:8],
+            "hf_after": format_wad(e.health_factor_after)[:8] if e.health_factor_after is not None else "∞ (no debt)",
+            "price": format_price(e.collateral_price), "session": e.session, "latency_ms": e.latency_ms,
+        })
+    return rows
+
+
+def _audit_row(entry) -> dict:
+    """An audit entry for display: prices (stored as 8-decimal integers) in dollars, other values as stored."""
+    def shown(value):
+        if entry.field.endswith("price") and value not in (None, ""):
+            try:
+                return f"${format_price(int(value))}"
+            except ValueError:
+                return value
+        return value
+
+    return {"created_at": entry.created_at, "actor": entry.actor.username if entry.actor else "system",
+            "what": f"{entry.target} {entry.field}", "old": shown(entry.old_value), "new": shown(entry.new_value),
+            "reason": entry.reason}
+
+
 def _account_context(request, form=None, error=None, notice=None):
-    summary = lending_selectors.account_summary(lending_services.account_for_user(request.user))
+    account = lending_services.account_for_user(request.user)
+    summary = lending_selectors.account_summary(account)
     hf = summary.health.health_factor
     positions = [{"asset": p["asset"], "supplied": format_amount(p["supplied"], p["decimals"]),
                   "borrowed": format_amount(p["borrowed"], p["decimals"]), "collateral": p["collateral"]}
@@ -73,6 +106,8 @@ def _account_context(request, form=None, error=None, notice=None):
         "debt_usd": format_price(summary.health.by_lt.total_debt_base),
         "power_usd": format_price(summary.health.by_ltv.available_borrows_base),
         "liquidation_prices": {s: format_price(p) for s, p in summary.liquidation_prices.items()},
+        "liquidations": _liquidation_rows(lending_selectors.liquidation_list(user=request.user,
+                                                                            account=account.pk)[:10]),
     }
 
 
@@ -167,11 +202,20 @@ def risk(request, symbol=None):
                 return redirect("frontend:risk", symbol=reserve.asset.symbol)
             except AmountError as exc:
                 error = f"Price: {exc}"
+    elif request.method == "POST" and request.POST.get("form") == "scan":
+        import secrets
+
+        try:
+            lending_services.liquidation_scan_enqueue(round_key=f"manual-{secrets.token_hex(6)}")
+            messages.success(request, "Scan queued: the keeper liquidates every account below HF 1.")
+            return redirect("frontend:risk", symbol=reserve.asset.symbol)
+        except Exception:  # noqa: BLE001 - the broker is down: say so rather than a 500
+            error = "The task broker is unreachable; the beat scan will run when it is back."
     from markets.selectors import audit_list
 
     return render(request, "frontend/risk.html", {
         "reserve": reserve, "form": form, "price_form": price_form, "error": error,
         "symbols": Asset.objects.order_by("id").values_list("symbol", flat=True),
-        "audit": audit_list()[:30],
-        "liquidations": LiquidationEvent.objects.select_related("debt_asset", "collateral_asset").order_by("-id")[:30],
+        "audit": [_audit_row(a) for a in audit_list()[:30]],
+        "liquidations": _liquidation_rows(lending_selectors.liquidation_list(user=request.user)[:30]),
     })

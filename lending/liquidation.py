@@ -1,209 +1,307 @@
-"""Liquidations (Aave v3.3 LiquidationLogic) done in memory on locked rows, then written in one flush.
+"""The keeper's machinery: Aave v3.3 liquidations (LiquidationLogic) computed in memory, written in one flush.
 
-One `LiquidationBook` is one transaction: it locks the accounts (pk order) and then every reserve (pk order),
-accrues the reserves, runs as many exact liquidation steps as asked, and writes positions, reserves, wallets,
-events and ledger rows in a handful of bulk statements. `account_liquidate` is one step on one account; the
-keeper runs whole chunks of accounts through one book, which is what makes it fast.
+One `LiquidationBook` is one transaction:
+1. it locks the accounts (pk order) and reads their positions, which nobody else can now change;
+2. it reads the reserves *without* locking them and accrues them in memory to `now`;
+3. it runs exact liquidation steps on that state (the integers Aave would compute);
+4. `flush` locks the reserves the accounts use (pk order), checks that their indexes at `now` and their
+   parameters are still the ones the book computed with, applies the book's changes as deltas (scaled
+   totals, virtual balance, deficit, the treasury's fee), and recomputes the rates from the final state.
+
+Step 4 is what lets two keepers work at once: they contend only for the short flush. Within one second two
+books see the same indexes, so their amounts are exactly what running them one after the other would give;
+a reserve's rates depend only on its final balances (ReserveLogic.updateInterestRatesAndVirtualBalance is
+path-independent within one timestamp). If a reserve moved under a book (another second's accrual, an admin's
+parameter change), the book is discarded and recomputed with the reserves locked from the start.
 """
 from __future__ import annotations
 
+import json
 import time
 from collections import defaultdict
+from decimal import Decimal
+from typing import NamedTuple
 
 from django.db import connection, transaction
 from django.utils import timezone
 
 from markets.errors import Conflict
 from markets.models import Asset, Reserve
-from markets.services import now_seconds, reserve_accrue, reserve_update_rates
+from markets.services import now_seconds, reserve_accrue, reserve_state, reserve_update_rates
 from oracles.selectors import OracleRead, oracle_reads
-from protocol.core import HEALTH_FACTOR_LIQUIDATION_THRESHOLD, DustError, quote_liquidation
+from protocol.core import (
+    HEALTH_FACTOR_LIQUIDATION_THRESHOLD,
+    AccountData,
+    DustError,
+    LiquidationQuote,
+    PositionValue,
+    calculate_account_data,
+    quote_liquidation,
+    update_state,
+)
 from protocol.wadray import ray_div, ray_mul
 
 from .models import Account, LedgerEntry, LiquidationEvent, Position, WalletBalance
-from .selectors import Health, health_of, position_amounts
 
 MAX = "max"
 MAX_STEPS = 20
+# A price the keeper must not act on: no round yet, the market halted, or a suspect print.
+UNTRUSTED_FLAGS = frozenset({"unknown", "halted", "outlier"})
+# Reserve fields a book computes with; a change to any of them under the book means recomputing it.
+_VERSION_FIELDS = ("liquidity_index", "variable_borrow_index", "liquidity_rate", "variable_borrow_rate",
+                   "last_update", "grace_until", *Reserve.PARAMETER_FIELDS)
 
 
 class NotLiquidatable(Conflict):
     code = "not_liquidatable"
 
 
-def _shadow(position: Position) -> None:
-    unit = 10**position.reserve.asset.decimals
-    position.supply_shadow = position.scaled_supply / unit
-    position.debt_shadow = position.scaled_debt / unit
+class ReservesMoved(Exception):
+    """A reserve changed between the book's unlocked read and its flush: recompute under lock."""
 
 
-def _write_positions(positions: list[Position]) -> None:
-    """One prepared UPDATE run for every row (Django's bulk_update builds a CASE per field, far slower)."""
-    if not positions:
-        return
-    field = Position._meta.get_field("scaled_supply")
-    rows = [(field.get_db_prep_value(p.scaled_supply, connection), field.get_db_prep_value(p.scaled_debt, connection),
-             p.collateral_enabled, p.supply_shadow, p.debt_shadow, p.pk) for p in positions]
-    with connection.cursor() as cursor:
-        cursor.executemany(
-            f"UPDATE {Position._meta.db_table} SET scaled_supply = %s, scaled_debt = %s, collateral_enabled = %s, "
-            "supply_shadow = %s, debt_shadow = %s WHERE id = %s", rows)
+def _version(reserve: Reserve) -> tuple:
+    return tuple(getattr(reserve, f) for f in _VERSION_FIELDS)
+
+
+class _Position:
+    """A position row of a locked account, as the book needs it (a model instance costs ~10x more to build)."""
+
+    __slots__ = ("pk", "account_id", "reserve_id", "reserve", "scaled_supply", "scaled_debt", "collateral_enabled")
+
+    def __init__(self, pk, account_id, reserve_id, scaled_supply, scaled_debt, collateral_enabled, reserve):
+        self.pk, self.account_id, self.reserve_id, self.reserve = pk, account_id, reserve_id, reserve
+        self.scaled_supply, self.scaled_debt = int(scaled_supply), int(scaled_debt)
+        self.collateral_enabled = collateral_enabled
+
+
+class _Entry(NamedTuple):
+    """A ledger row to write; `event` is filled in with the event's id at flush."""
+
+    event: LiquidationEvent | None
+    account_id: int
+    asset_id: int
+    kind: str
+    amount: int
+    scaled_amount: int = 0
+    index: int = 0
+    detail: dict | None = None
 
 
 class LiquidationBook:
     def __init__(self, *, account_ids: list[int], liquidator: Account, treasury: Account,
-                 reads: dict[str, OracleRead] | None, now: int | None = None):
-        self.now = now_seconds() if now is None else now
+                 reads: dict[str, OracleRead] | None, now: int | None = None, lock_reserves: bool = False):
         self.liquidator, self.treasury = liquidator, treasury
-        ids = sorted(set(account_ids) | {liquidator.pk})
-        self.accounts = {a.pk: a for a in Account.objects.select_for_update().filter(pk__in=ids).order_by("pk")}
-        self.reserves = {r.pk: r for r in Reserve.objects.select_for_update().select_related("asset").order_by("pk")}
+        self.locked_reserves = lock_reserves
+        ids = sorted(set(account_ids))
+        self.accounts = list(Account.objects.select_for_update().filter(pk__in=ids).order_by("pk")
+                             .values_list("pk", flat=True))
+        rows = Reserve.objects.select_related("asset").order_by("pk")
+        if lock_reserves:
+            rows = rows.select_for_update(of=("self",))
+        self.reserves = {r.pk: r for r in rows}
+        # Never accrue backwards: a reserve written in a later second than our clock read sets `now`.
+        now = now_seconds() if now is None else now
+        self.now = max([now, *(r.last_update for r in self.reserves.values())])
+        self.versions = {pk: _version(r) for pk, r in self.reserves.items()}
         for reserve in self.reserves.values():
             reserve_accrue(reserve=reserve, now=self.now)
+        # What the book's deltas are measured from (accrual moves none of these).
+        self.base = {pk: (r.total_scaled_supply, r.total_scaled_debt, r.virtual_balance, r.deficit)
+                     for pk, r in self.reserves.items()}
         self.by_symbol = {r.asset.symbol: r for r in self.reserves.values()}
         self.reads = dict(reads) if reads else oracle_reads([r.asset for r in self.reserves.values()])
-        self.positions: dict[int, dict[int, Position]] = defaultdict(dict)
-        for p in Position.objects.filter(account_id__in=account_ids).order_by("pk"):
-            p.reserve = self.reserves[p.reserve_id]
-            self.positions[p.account_id][p.reserve_id] = p
-        self.treasury_positions: dict[int, Position] = {}
-        self.keeper_delta: dict[int, int] = defaultdict(int)  # asset id -> change in the keeper's wallet
-        self.dirty: set[int] = set()
+        self.positions: dict[int, dict[int, _Position]] = defaultdict(dict)
+        rows = Position.objects.filter(account_id__in=self.accounts).order_by("pk").values_list(
+            "pk", "account_id", "reserve_id", "scaled_supply", "scaled_debt", "collateral_enabled")
+        for row in rows:
+            self.positions[row[1]][row[2]] = _Position(*row, reserve=self.reserves[row[2]])
+        self.fee_scaled: dict[int, int] = defaultdict(int)  # reserve id -> aTokens (scaled) to the treasury
+        self.keeper_delta: dict[int, int] = defaultdict(int)  # asset id -> change in the liquidator's wallet
+        self.dirty: dict[int, _Position] = {}
         self.events: list[LiquidationEvent] = []
-        self.ledger: list[tuple[LiquidationEvent | None, LedgerEntry]] = []
-        self._health: dict[int, Health] = {}
+        self.ledger: list[_Entry] = []
+        self._health: dict[int, tuple[AccountData, tuple[PositionValue, ...]]] = {}
+        self._blocked: dict[str, str | None] = {}
+        self._wall_now = timezone.now()
 
     # --- reads -------------------------------------------------------------------------------------------
 
-    def health(self, account_id: int) -> Health:
-        """Exact health on the book's state; cached until a step changes the account."""
-        if account_id not in self._health:
-            positions = [self.positions[account_id][rid] for rid in sorted(self.positions[account_id])]
-            self._health[account_id] = health_of(positions, self.reads, self.now)
-        return self._health[account_id]
+    def _prices(self, reserve: Reserve) -> tuple[int, int]:
+        """(collateral price, debt price): the liquidation-threshold price (haircut lower band when the
+        policy applies it while closed); a borrowed stock token at the upper band, a stablecoin at par."""
+        read = self.reads[reserve.asset.symbol]
+        debt_price = read.reference_price if reserve.asset.kind == Asset.Kind.STABLECOIN else read.upper_price
+        return read.lt_price, debt_price
 
-    def pairs(self, account_id: int) -> list[tuple[str, str]]:
-        """A rational keeper's order: the largest debt first, against the collateral worth the most."""
-        values = self.health(account_id).lt_values
-        debts = sorted((v for v in values if v.borrowed),
-                       key=lambda v: -(v.borrowed * (v.debt_price or v.price) // 10**v.decimals))
-        colls = sorted((v for v in values if v.collateral and v.supplied and v.liquidation_threshold_bps),
-                       key=lambda v: -(v.supplied * v.price // 10**v.decimals))
-        return [(d.symbol, c.symbol) for d in debts for c in colls]
+    def health(self, account_id: int) -> tuple[AccountData, tuple[PositionValue, ...]]:
+        """GenericLogic.calculateUserAccountData on the book's state (reserves accrued to `now`, so the
+        stored indexes are the normalized ones); cached until a step changes the account."""
+        cached = self._health.get(account_id)
+        if cached is None:
+            values = []
+            for reserve_id in sorted(self.positions[account_id]):
+                p = self.positions[account_id][reserve_id]
+                if not (p.scaled_supply or p.scaled_debt):
+                    continue
+                r = p.reserve
+                coll_price, debt_price = self._prices(r)
+                values.append(PositionValue(
+                    symbol=r.asset.symbol, decimals=r.asset.decimals, price=coll_price,
+                    supplied=ray_mul(p.scaled_supply, r.liquidity_index) if p.scaled_supply else 0,
+                    borrowed=ray_mul(p.scaled_debt, r.variable_borrow_index) if p.scaled_debt else 0,
+                    collateral=p.collateral_enabled, ltv_bps=r.ltv_bps,
+                    liquidation_threshold_bps=r.liquidation_threshold_bps, debt_price=debt_price))
+            cached = self._health[account_id] = (calculate_account_data(values), tuple(values))
+        return cached
+
+    def health_factor(self, account_id: int) -> int | None:
+        data, _ = self.health(account_id)
+        return data.health_factor if data.has_debt else None
+
+    def blocked(self, symbol: str) -> str | None:
+        """Why the keeper may not touch this reserve now (Aave's paused reserve and v3.1 grace period, the
+        oracle policy's pause while closed and reopen grace, an untrusted price), or None."""
+        if symbol not in self._blocked:
+            reserve, read = self.by_symbol[symbol], self.reads[symbol]
+            reason = None
+            if reserve.paused:
+                reason = "reserve_paused"
+            elif reserve.grace_until and reserve.grace_until > self._wall_now:
+                reason = "grace_period"
+            elif read.liquidations_paused:
+                reason = "liquidations_paused"
+            elif read.grace_until and read.grace_until > self._wall_now:
+                reason = "grace_period"
+            elif UNTRUSTED_FLAGS.intersection(read.flags) or read.reference_price <= 0:
+                reason = "price_untrusted"
+            self._blocked[symbol] = reason
+        return self._blocked[symbol]
+
+    # --- choosing and quoting ----------------------------------------------------------------------------
+
+    def _quote(self, account_id: int, debt: PositionValue, coll: PositionValue, debt_to_cover) -> LiquidationQuote:
+        data, _ = self.health(account_id)
+        reserve = self.by_symbol[coll.symbol]
+        return quote_liquidation(
+            debt_to_cover=debt.borrowed if debt_to_cover == MAX else debt_to_cover, user_reserve_debt=debt.borrowed,
+            debt_price=debt.debt_price, debt_decimals=debt.decimals, user_collateral_balance=coll.supplied,
+            collateral_price=coll.price, collateral_decimals=coll.decimals,
+            liquidation_bonus_bps=reserve.liquidation_bonus_bps,
+            protocol_fee_bps=reserve.liquidation_protocol_fee_bps, total_collateral_base=data.total_collateral_base,
+            total_debt_base=data.total_debt_base, health_factor=data.health_factor)
+
+    def best_pair(self, account_id: int) -> tuple[str, str] | None:
+        """A rational keeper's liquidationCall: of every allowed (debt, collateral) pair at the largest amount
+        the close factor allows, the one that pays the keeper most (collateral received minus debt repaid, in
+        USD); ties go to the larger repayment. None when nothing is liquidatable."""
+        data, values = self.health(account_id)
+        if not data.has_debt or data.health_factor >= HEALTH_FACTOR_LIQUIDATION_THRESHOLD:
+            return None
+        best, best_key = None, None
+        for debt in values:
+            if not debt.borrowed or self.blocked(debt.symbol):
+                continue
+            for coll in values:
+                if not (coll.collateral and coll.supplied and coll.liquidation_threshold_bps) or \
+                        self.blocked(coll.symbol):
+                    continue
+                try:
+                    quote = self._quote(account_id, debt, coll, MAX)
+                except DustError:
+                    continue
+                repaid = quote.debt_to_repay * debt.debt_price // 10**debt.decimals
+                profit = quote.collateral_to_liquidator * coll.price // 10**coll.decimals - repaid
+                key = (profit, repaid, debt.symbol, coll.symbol)
+                if best_key is None or key > best_key:
+                    best, best_key = (debt.symbol, coll.symbol), key
+        return best
 
     # --- one liquidation step -------------------------------------------------------------------------
 
     def liquidate(self, *, account_id: int, debt_symbol: str, collateral_symbol: str, debt_to_cover=MAX,
                   round_key: str, step: int, oracle_round_id: int | None = None,
                   started_at: float | None = None) -> LiquidationEvent:
+        """LiquidationLogic.executeLiquidationCall (v3.3), receiveAToken = false, on the book's state."""
         d_res, c_res = self.by_symbol[debt_symbol], self.by_symbol[collateral_symbol]
-        account = self.accounts[account_id]
-        health = self.health(account_id)
-        hf = health.by_lt.health_factor
-        if not health.by_lt.has_debt or hf >= HEALTH_FACTOR_LIQUIDATION_THRESHOLD:
+        data, values = self.health(account_id)
+        hf = data.health_factor
+        if not data.has_debt or hf >= HEALTH_FACTOR_LIQUIDATION_THRESHOLD:
             raise NotLiquidatable("Health factor is not below 1.")
-        wall_now = timezone.now()
-        for res in (d_res, c_res):
-            if res.paused:
-                raise NotLiquidatable(f"The {res.asset.symbol} reserve is paused.", code="reserve_paused")
-            if res.grace_until and res.grace_until > wall_now:
-                raise NotLiquidatable(f"{res.asset.symbol} is in its grace period.", code="grace_period")
-        c_read, d_read = self.reads[collateral_symbol], self.reads[debt_symbol]
-        for read in (c_read, d_read):
-            if read.liquidations_paused:
-                raise NotLiquidatable(f"Liquidations of {read.symbol} are paused.", code="liquidations_paused")
-            if read.grace_until and read.grace_until > wall_now:
-                raise NotLiquidatable(f"{read.symbol} is in its reopen grace period.", code="grace_period")
-        c_pos, d_pos = self.positions[account_id].get(c_res.pk), self.positions[account_id].get(d_res.pk)
-        user_coll = position_amounts(c_pos, c_res, self.now)[0] if c_pos else 0
-        user_debt = position_amounts(d_pos, d_res, self.now)[1] if d_pos else 0
-        if not (c_pos and c_pos.collateral_enabled and user_coll and c_res.liquidation_threshold_bps):
+        for symbol in (debt_symbol, collateral_symbol):
+            reason = self.blocked(symbol)
+            if reason:
+                raise NotLiquidatable(f"{symbol} cannot be liquidated now ({reason.replace('_', ' ')}).",
+                                      code=reason)
+        by_symbol = {v.symbol: v for v in values}
+        coll, debt = by_symbol.get(collateral_symbol), by_symbol.get(debt_symbol)
+        if not (coll and coll.collateral and coll.supplied and coll.liquidation_threshold_bps):
             raise NotLiquidatable(f"{collateral_symbol} is not collateral of this account.", code="no_collateral")
-        if user_debt == 0:
+        if not (debt and debt.borrowed):
             raise NotLiquidatable(f"The account has no {debt_symbol} debt.", code="no_debt")
-        debt_asset, coll_asset = d_res.asset, c_res.asset
-        debt_price = d_read.reference_price if debt_asset.kind == Asset.Kind.STABLECOIN else d_read.upper_price
-        coll_price = c_read.lt_price
         try:
-            quote = quote_liquidation(
-                debt_to_cover=user_debt if debt_to_cover == MAX else debt_to_cover, user_reserve_debt=user_debt,
-                debt_price=debt_price, debt_decimals=debt_asset.decimals, user_collateral_balance=user_coll,
-                collateral_price=coll_price, collateral_decimals=coll_asset.decimals,
-                liquidation_bonus_bps=c_res.liquidation_bonus_bps,
-                protocol_fee_bps=c_res.liquidation_protocol_fee_bps,
-                total_collateral_base=health.by_lt.total_collateral_base,
-                total_debt_base=health.by_lt.total_debt_base, health_factor=hf,
-            )
+            quote = self._quote(account_id, debt, coll, debt_to_cover)
         except DustError as exc:
             raise NotLiquidatable(str(exc), code="dust") from None
+        d_pos, c_pos = self.positions[account_id][d_res.pk], self.positions[account_id][c_res.pk]
+        user_debt = debt.borrowed
         if quote.disables_collateral:
             c_pos.collateral_enabled = False
-        # _burnDebtTokens
+        # _burnDebtTokens: all of it when no collateral is left (the rest becomes deficit). Burning the whole
+        # scaled balance avoids the 1-wei dust a rayDiv round trip can leave (as Aave v3.4 does).
         full = quote.has_no_collateral_left or quote.debt_to_repay == user_debt
         burn = d_pos.scaled_debt if full else ray_div(quote.debt_to_repay, d_res.variable_borrow_index)
         d_pos.scaled_debt -= burn
         d_res.total_scaled_debt -= burn
-        deficit = 0
+        d_res.virtual_balance += quote.debt_to_repay
         outstanding = user_debt - quote.debt_to_repay
-        if quote.has_no_collateral_left and outstanding:
-            deficit = outstanding
-            d_res.deficit += outstanding
-        reserve_update_rates(reserve=d_res, liquidity_added=quote.debt_to_repay)
-        # _burnCollateralATokens, then the protocol fee to the treasury as aTokens
-        reserve_update_rates(reserve=c_res, liquidity_taken=quote.collateral_to_liquidator)
+        deficit = outstanding if quote.has_no_collateral_left else 0
+        d_res.deficit += deficit
+        # _burnCollateralATokens, then the protocol fee moves to the treasury as aTokens
         c_burn = min(ray_div(quote.collateral_to_liquidator, c_res.liquidity_index), c_pos.scaled_supply)
         c_pos.scaled_supply -= c_burn
         c_res.total_scaled_supply -= c_burn
+        c_res.virtual_balance -= quote.collateral_to_liquidator
         fee = quote.protocol_fee
         if fee:
             fee_scaled = ray_div(fee, c_res.liquidity_index)
-            if fee_scaled > c_pos.scaled_supply:  # Aave: avoid sending more aTokens than the balance
+            if fee_scaled > c_pos.scaled_supply:  # Aave: never send more aTokens than the balance (1-wei)
                 fee_scaled = c_pos.scaled_supply
                 fee = ray_mul(fee_scaled, c_res.liquidity_index)
             c_pos.scaled_supply -= fee_scaled
-            self._treasury_position(c_res).scaled_supply += fee_scaled
-        self.dirty.update({d_pos.pk, c_pos.pk})
-        self.keeper_delta[debt_asset.pk] -= quote.debt_to_repay
-        self.keeper_delta[coll_asset.pk] += quote.collateral_to_liquidator
-        if quote.has_no_collateral_left:
-            deficit += self._burn_bad_debt(account, exclude=d_res.pk)
+            self.fee_scaled[c_res.pk] += fee_scaled
+        self.dirty[d_pos.pk], self.dirty[c_pos.pk] = d_pos, c_pos
+        self.keeper_delta[d_res.asset_id] -= quote.debt_to_repay
+        self.keeper_delta[c_res.asset_id] += quote.collateral_to_liquidator
+        bad_debt = self._burn_bad_debt(account_id, exclude=d_res.pk) if quote.has_no_collateral_left else []
         self._health.pop(account_id, None)
-        after = self.health(account_id)
         seized = quote.collateral_to_liquidator + fee
         event = LiquidationEvent(
-            account=account, oracle_round_id=oracle_round_id, round_key=round_key, step=step, debt_asset=debt_asset,
-            collateral_asset=coll_asset, debt_repaid=quote.debt_to_repay, collateral_seized=seized,
-            protocol_fee=fee, deficit=deficit, health_factor_before=hf,
-            health_factor_after=after.by_lt.health_factor if after.by_lt.has_debt else None,
-            debt_price=debt_price, collateral_price=coll_price, session=c_read.session,
-            latency_ms=int((time.time() - started_at) * 1000) if started_at else 0,
+            account_id=account_id, oracle_round_id=oracle_round_id, round_key=round_key, step=step,
+            debt_asset=d_res.asset, collateral_asset=c_res.asset, debt_repaid=quote.debt_to_repay,
+            collateral_seized=seized, protocol_fee=fee, deficit=deficit + sum(e.amount for e in bad_debt),
+            health_factor_before=hf, health_factor_after=self.health_factor(account_id),
+            debt_price=debt.debt_price, collateral_price=coll.price,
+            session=self.reads[collateral_symbol].session,
+            latency_ms=max(0, int((time.time() - started_at) * 1000)) if started_at else 0,
         )
         self.events.append(event)
         detail = dict(debt_asset=debt_symbol, collateral_asset=collateral_symbol)
-        self.ledger.append((event, LedgerEntry(account=account, asset=debt_asset, kind=LedgerEntry.Kind.LIQUIDATION,
-                                               amount=quote.debt_to_repay, scaled_amount=burn,
-                                               index=d_res.variable_borrow_index,
-                                               detail=dict(detail, side="debt_repaid"))))
-        self.ledger.append((event, LedgerEntry(account=account, asset=coll_asset, kind=LedgerEntry.Kind.LIQUIDATION,
-                                               amount=seized, scaled_amount=c_burn, index=c_res.liquidity_index,
-                                               detail=dict(detail, side="collateral_seized",
-                                                           protocol_fee=str(fee)))))
-        if quote.has_no_collateral_left and outstanding:  # other reserves' bad debt has its own rows
-            self.ledger.append((event, LedgerEntry(account=account, asset=debt_asset, kind=LedgerEntry.Kind.DEFICIT,
-                                                   amount=outstanding, detail=detail)))
+        liquidation = LedgerEntry.Kind.LIQUIDATION
+        self.ledger.append(_Entry(event, account_id, d_res.asset_id, liquidation, quote.debt_to_repay, burn,
+                                  d_res.variable_borrow_index, dict(detail, side="debt_repaid")))
+        self.ledger.append(_Entry(event, account_id, c_res.asset_id, liquidation, seized, c_burn, c_res.liquidity_index,
+                                  dict(detail, side="collateral_seized", protocol_fee=str(fee))))
+        if deficit:
+            self.ledger.append(_Entry(event, account_id, d_res.asset_id, LedgerEntry.Kind.DEFICIT, deficit,
+                                      detail=detail))
+        self.ledger.extend(entry._replace(event=event) for entry in bad_debt)
         return event
 
-    def _treasury_position(self, reserve: Reserve) -> Position:
-        if reserve.pk not in self.treasury_positions:
-            position, _ = Position.objects.get_or_create(account=self.treasury, reserve=reserve)
-            position.reserve = reserve
-            self.treasury_positions[reserve.pk] = position
-        return self.treasury_positions[reserve.pk]
-
-    def _burn_bad_debt(self, account: Account, *, exclude: int) -> int:
+    def _burn_bad_debt(self, account_id: int, *, exclude: int) -> list[_Entry]:
         """LiquidationLogic._burnBadDebt: with no collateral left, every other debt becomes deficit."""
-        total = 0
-        for reserve_id, p in sorted(self.positions[account.pk].items()):
+        entries = []
+        for reserve_id, p in sorted(self.positions[account_id].items()):
             if reserve_id == exclude or not p.scaled_debt:
                 continue
             res = self.reserves[reserve_id]
@@ -211,42 +309,168 @@ class LiquidationBook:
             res.total_scaled_debt -= p.scaled_debt
             p.scaled_debt = 0
             res.deficit += debt
-            reserve_update_rates(reserve=res)
-            self.dirty.add(p.pk)
-            self.ledger.append((None, LedgerEntry(account=account, asset=res.asset, kind=LedgerEntry.Kind.DEFICIT,
-                                                  amount=debt)))
-            total += debt
-        return total
+            self.dirty[p.pk] = p
+            entries.append(_Entry(None, account_id, res.asset_id, LedgerEntry.Kind.DEFICIT, debt,
+                                  detail={"reason": "bad debt: no collateral left"}))
+        return entries
 
     # --- writing -------------------------------------------------------------------------------------------
+
+    def _lock_and_check_reserves(self) -> dict[int, Reserve]:
+        """Lock the reserves the book's accounts use (pk order) and make sure they are the ones it computed
+        with: same parameters, and the same indexes at `now`. Raise ReservesMoved otherwise."""
+        used = sorted({rid for positions in self.positions.values() for rid in positions} | set(self.fee_scaled))
+        if self.locked_reserves:
+            return {pk: self.reserves[pk] for pk in used}
+        locked = {r.pk: r for r in Reserve.objects.select_for_update().select_related("asset")
+                  .filter(pk__in=used).order_by("pk")}
+        for pk, row in locked.items():
+            if _version(row) == self.versions[pk]:
+                continue
+            mine = self.reserves[pk]
+            if row.last_update > self.now or any(getattr(row, f) != getattr(mine, f)
+                                                 for f in ("grace_until", *Reserve.PARAMETER_FIELDS)):
+                raise ReservesMoved(pk)
+            at_now = update_state(reserve_state(row), self.now, reserve_factor_bps=row.reserve_factor_bps)
+            if (at_now.liquidity_index, at_now.variable_borrow_index) != \
+                    (mine.liquidity_index, mine.variable_borrow_index):
+                raise ReservesMoved(pk)
+        return locked
 
     def flush(self) -> list[LiquidationEvent]:
         if not self.events and not self.dirty:
             return []
-        changed = [p for acc in self.positions.values() for p in acc.values() if p.pk in self.dirty]
-        changed += list(self.treasury_positions.values())
-        for p in changed:
-            _shadow(p)
-        _write_positions(changed)
-        for reserve in self.reserves.values():
-            reserve.save()
+        locked = self._lock_and_check_reserves()
+        for pk, row in locked.items():
+            mine, base = self.reserves[pk], self.base[pk]
+            delta = (mine.total_scaled_supply - base[0], mine.total_scaled_debt - base[1],
+                     mine.virtual_balance - base[2], mine.deficit - base[3])
+            if not any(delta):
+                continue
+            if row is not mine:  # the row as committed by others, accrued to the same indexes
+                reserve_accrue(reserve=row, now=self.now)
+                row.total_scaled_supply += delta[0]
+                row.total_scaled_debt += delta[1]
+                row.virtual_balance += delta[2]
+                row.deficit += delta[3]
+            reserve_update_rates(reserve=row)  # the rates of the final balances (see the module docstring)
+            row.save(update_fields=["liquidity_index", "variable_borrow_index", "liquidity_rate",
+                                    "variable_borrow_rate", "last_update", "total_scaled_supply",
+                                    "total_scaled_debt", "accrued_to_treasury", "virtual_balance", "deficit"])
+        _write_positions(list(self.dirty.values()))
+        self._credit_treasury(locked)
+        self._settle_liquidator()
+        _insert_events(self.events, self.ledger)
+        return self.events
+
+    def _credit_treasury(self, locked: dict[int, Reserve]) -> None:
+        """The protocol fee, as aTokens, to the treasury's positions (locked rows: other books credit them too)."""
+        for reserve_id, scaled in sorted(self.fee_scaled.items()):
+            if not scaled:
+                continue
+            Position.objects.get_or_create(account=self.treasury, reserve_id=reserve_id)
+            position = Position.objects.select_for_update().get(account=self.treasury, reserve_id=reserve_id)
+            position.scaled_supply += scaled
+            position.supply_shadow = position.scaled_supply / 10**locked[reserve_id].asset.decimals
+            position.save(update_fields=["scaled_supply", "supply_shadow"])
+
+    def _settle_liquidator(self) -> None:
+        """The liquidator pays the debt and receives the collateral. The keeper is funded with what it repays,
+        recorded as minted, so token conservation still checks out."""
         for asset_id, delta in sorted(self.keeper_delta.items()):
-            wallet, _ = WalletBalance.objects.get_or_create(account=self.liquidator, asset_id=asset_id)
-            if wallet.amount + delta < 0:  # the keeper is funded with what it repays (recorded as minted)
+            if not delta:
+                continue
+            WalletBalance.objects.get_or_create(account=self.liquidator, asset_id=asset_id)
+            wallet = WalletBalance.objects.select_for_update().get(account=self.liquidator, asset_id=asset_id)
+            if wallet.amount + delta < 0:
                 need = -(wallet.amount + delta)
                 LedgerEntry.objects.create(account=self.liquidator, asset_id=asset_id, kind=LedgerEntry.Kind.MINT,
                                            amount=need, detail={"reason": "keeper funding"})
                 wallet.amount += need
             wallet.amount += delta
-            wallet.save()
-        LiquidationEvent.objects.bulk_create(self.events)
-        rows = []
-        for event, entry in self.ledger:
-            if event is not None:
-                entry.detail = dict(entry.detail, event=event.pk)
-            rows.append(entry)
-        LedgerEntry.objects.bulk_create(rows)
-        return self.events
+            wallet.save(update_fields=["amount"])
+
+
+def _write_positions(positions: list[_Position]) -> None:
+    """Positions of locked accounts, with their float shadows kept in step (the scanner reads those)."""
+    if not positions:
+        return
+    shadows = [(p.scaled_supply / 10**p.reserve.asset.decimals, p.scaled_debt / 10**p.reserve.asset.decimals)
+               for p in positions]
+    table = Position._meta.db_table
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":  # one statement for every row
+            cursor.execute(
+                f"UPDATE {table} p SET scaled_supply = v.s, scaled_debt = v.d, collateral_enabled = v.c, "
+                "supply_shadow = v.ss, debt_shadow = v.ds FROM unnest(%s::bigint[], %s::numeric[], %s::numeric[], "
+                "%s::boolean[], %s::float8[], %s::float8[]) AS v(id, s, d, c, ss, ds) WHERE p.id = v.id",
+                [[p.pk for p in positions], [Decimal(p.scaled_supply) for p in positions],
+                 [Decimal(p.scaled_debt) for p in positions], [p.collateral_enabled for p in positions],
+                 [s for s, _ in shadows], [d for _, d in shadows]])
+            return
+        field = Position._meta.get_field("scaled_supply")
+        cursor.executemany(
+            f"UPDATE {table} SET scaled_supply = %s, scaled_debt = %s, collateral_enabled = %s, supply_shadow = %s, "
+            "debt_shadow = %s WHERE id = %s",
+            [(field.get_db_prep_value(p.scaled_supply, connection), field.get_db_prep_value(p.scaled_debt, connection),
+              p.collateral_enabled, ss, ds, p.pk) for p, (ss, ds) in zip(positions, shadows)])
+
+
+_EVENT_COLUMNS = ("id", "account_id", "oracle_round_id", "round_key", "step", "debt_asset_id", "collateral_asset_id",
+                  "debt_repaid", "collateral_seized", "protocol_fee", "deficit", "health_factor_before",
+                  "health_factor_after", "debt_price", "collateral_price", "session", "latency_ms", "created_at")
+_LEDGER_COLUMNS = ("account_id", "asset_id", "kind", "amount", "scaled_amount", "index", "detail", "created_at")
+
+
+def _insert_events(events: list[LiquidationEvent], ledger: list[_Entry]) -> None:
+    """Events, then ledger rows that name their event. On PostgreSQL: ids from the sequence, then COPY (Django's
+    bulk_create spends more time building SQL than the database spends writing)."""
+    def detail(entry: _Entry) -> dict:
+        return dict(entry.detail or {}, event=entry.event.pk) if entry.event is not None else entry.detail or {}
+
+    if connection.vendor != "postgresql":
+        LiquidationEvent.objects.bulk_create(events)
+        LedgerEntry.objects.bulk_create([
+            LedgerEntry(account_id=e.account_id, asset_id=e.asset_id, kind=e.kind, amount=e.amount,
+                        scaled_amount=e.scaled_amount, index=e.index, detail=detail(e)) for e in ledger])
+        return
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        if events:
+            cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+                           [LiquidationEvent._meta.db_table, len(events)])
+            for event, (pk,) in zip(events, sorted(cursor.fetchall())):
+                event.pk, event.created_at = pk, now
+            with cursor.cursor.copy(f"COPY {LiquidationEvent._meta.db_table} ({', '.join(_EVENT_COLUMNS)}) "
+                                    "FROM STDIN") as copy:
+                for e in events:
+                    copy.write_row((e.pk, e.account_id, e.oracle_round_id, e.round_key, e.step, e.debt_asset_id,
+                                    e.collateral_asset_id, e.debt_repaid, e.collateral_seized, e.protocol_fee,
+                                    e.deficit, e.health_factor_before, e.health_factor_after, e.debt_price,
+                                    e.collateral_price, e.session, e.latency_ms, now))
+        with cursor.cursor.copy(f"COPY {LedgerEntry._meta.db_table} ({', '.join(_LEDGER_COLUMNS)}) FROM STDIN") as copy:
+            for e in ledger:
+                copy.write_row((e.account_id, e.asset_id, e.kind, e.amount, e.scaled_amount, e.index,
+                                json.dumps(detail(e)), now))
+
+
+# --- the two ways in: one step, or the keeper over a chunk ----------------------------------------------------
+
+def _with_book(run, *, account_ids: list[int], liquidator: Account, treasury: Account,
+               reads: dict[str, OracleRead] | None, now: int | None = None):
+    """Run `run(book)` and flush; if a reserve moved under the unlocked book, do it again with the reserves
+    locked from the start (same transaction: the accounts stay locked, nothing was written)."""
+    book = LiquidationBook(account_ids=account_ids, liquidator=liquidator, treasury=treasury, reads=reads, now=now)
+    result = run(book)
+    try:
+        book.flush()
+        return result
+    except ReservesMoved:
+        book = LiquidationBook(account_ids=account_ids, liquidator=liquidator, treasury=treasury, reads=reads,
+                               now=now, lock_reserves=True)
+        result = run(book)
+        book.flush()
+        return result
 
 
 def account_liquidate(*, account_id: int, debt_symbol: str, collateral_symbol: str, debt_to_cover=MAX,
@@ -255,51 +479,51 @@ def account_liquidate(*, account_id: int, debt_symbol: str, collateral_symbol: s
                       reads: dict[str, OracleRead] | None = None) -> LiquidationEvent:
     """One liquidationCall, unique per (account, round_key, step): a repeat returns the existing event."""
     for symbol in (debt_symbol, collateral_symbol):
-        if not Asset.objects.filter(symbol=symbol).exists():
+        if not Reserve.objects.filter(asset__symbol=symbol).exists():
             raise NotLiquidatable(f"Unknown asset {symbol!r}.", code="unknown_asset")
+    if debt_to_cover != MAX and (isinstance(debt_to_cover, bool) or not isinstance(debt_to_cover, int)
+                                 or debt_to_cover <= 0):
+        raise NotLiquidatable("debt_to_cover must be a positive integer of base units, or \"max\".",
+                              code="invalid_amount")
     with transaction.atomic():
         existing = LiquidationEvent.objects.filter(account_id=account_id, round_key=round_key, step=step).first()
         if existing:
             return existing
-        book = LiquidationBook(account_ids=[account_id], liquidator=liquidator, treasury=treasury, reads=reads,
-                               now=now)
+        if not Account.objects.select_for_update().filter(pk=account_id).exists():
+            raise NotLiquidatable(f"No account {account_id}.", code="unknown_account")
+        # another worker may have done this step while we waited for the lock
         existing = LiquidationEvent.objects.filter(account_id=account_id, round_key=round_key, step=step).first()
-        if existing:  # another worker did this step while we waited for the locks
+        if existing:
             return existing
-        event = book.liquidate(account_id=account_id, debt_symbol=debt_symbol, collateral_symbol=collateral_symbol,
-                               debt_to_cover=debt_to_cover, round_key=round_key, step=step,
-                               oracle_round_id=oracle_round_id, started_at=started_at)
-        book.flush()
-        return event
+        return _with_book(
+            lambda book: book.liquidate(account_id=account_id, debt_symbol=debt_symbol,
+                                        collateral_symbol=collateral_symbol, debt_to_cover=debt_to_cover,
+                                        round_key=round_key, step=step, oracle_round_id=oracle_round_id,
+                                        started_at=started_at),
+            account_ids=[account_id], liquidator=liquidator, treasury=treasury, reads=reads, now=now)
 
 
 def keep_accounts(*, account_ids: list[int], round_key: str, liquidator: Account, treasury: Account,
                   oracle_round_id: int | None = None, reads: dict[str, OracleRead] | None = None,
                   started_at: float | None = None) -> list[LiquidationEvent]:
-    """The keeper for a chunk: per account, liquidate while HF < 1 and a pair is liquidatable.
+    """The keeper for a chunk: per account, liquidate the best pair while HF < 1 and a pair is liquidatable.
 
-    Accounts that already have events for this round_key were done by an earlier delivery of the same task
-    (a chunk commits as one transaction), so a redelivered task acts once."""
-    with transaction.atomic():
-        book = LiquidationBook(account_ids=account_ids, liquidator=liquidator, treasury=treasury, reads=reads)
-        done = set(LiquidationEvent.objects.filter(account_id__in=account_ids, round_key=round_key)
+    A chunk commits as one transaction, so an account that already has events for this round_key was done by
+    an earlier delivery of the same task: a redelivered task acts once."""
+    def run(book: LiquidationBook) -> list[LiquidationEvent]:
+        done = set(LiquidationEvent.objects.filter(account_id__in=book.accounts, round_key=round_key)
                    .values_list("account_id", flat=True))
-        for account_id in sorted(set(account_ids) - done):
-            if account_id not in book.accounts:
+        for account_id in book.accounts:
+            if account_id in done:
                 continue
             for step in range(1, MAX_STEPS + 1):
-                acted = False
-                for debt_symbol, coll_symbol in book.pairs(account_id):
-                    try:
-                        book.liquidate(account_id=account_id, debt_symbol=debt_symbol,
-                                       collateral_symbol=coll_symbol, round_key=round_key, step=step,
-                                       oracle_round_id=oracle_round_id, started_at=started_at)
-                        acted = True
-                        break
-                    except NotLiquidatable as exc:
-                        if exc.code in ("dust", "no_collateral", "no_debt"):
-                            continue  # try the next pair
-                        break
-                if not acted:
+                pair = book.best_pair(account_id)
+                if pair is None:
                     break
-        return book.flush()
+                book.liquidate(account_id=account_id, debt_symbol=pair[0], collateral_symbol=pair[1],
+                               round_key=round_key, step=step, oracle_round_id=oracle_round_id,
+                               started_at=started_at)
+        return book.events
+
+    with transaction.atomic():
+        return _with_book(run, account_ids=account_ids, liquidator=liquidator, treasury=treasury, reads=reads)

@@ -426,12 +426,66 @@ def keeper_liquidate_account(*, account_id: int, round_key: str, oracle_round_id
 def keeper_liquidate_accounts(*, account_ids: list[int], round_key: str, oracle_round_id: int | None = None,
                               reads: dict[str, OracleRead] | None = None, started_at: float | None = None
                               ) -> list[LiquidationEvent]:
+    """The keeper over a chunk of accounts in one transaction: lock them (pk order), recompute each one's exact
+    HF under the oracle's policy, and liquidate the most profitable allowed pair while HF < 1 and a pair is
+    liquidatable; deficits are recorded when the collateral runs out. Returns the round's events for these
+    accounts (those of an earlier delivery, when this one found them done)."""
     events = liquidation.keep_accounts(account_ids=account_ids, round_key=round_key, liquidator=keeper_account(),
                                        treasury=treasury_account(), oracle_round_id=oracle_round_id, reads=reads,
                                        started_at=started_at)
     if events:
         return events
     return list(LiquidationEvent.objects.filter(account_id__in=account_ids, round_key=round_key).order_by("pk"))
+
+
+def liquidation_scan(*, round_key: str | None = None, oracle_round_id: int | None = None) -> int:
+    """Screen every account in one set-based pass and send the candidates, in chunks, to the keeper.
+
+    A scan triggered by an oracle round stands aside when a later round exists: that round's scan is queued
+    behind this one and reads newer prices (a tick publishes one round per asset; one scan is enough). The
+    beat scan is the safety net if that later scan is lost. Returns the number of candidates."""
+    import time
+
+    from oracles.models import OracleRound
+
+    from .scanner import chunks, screen_accounts
+    from .tasks import liquidate_accounts
+
+    started_at = time.time()
+    if oracle_round_id is not None:
+        if OracleRound.objects.filter(pk__gt=oracle_round_id).exists():
+            return 0
+        published = OracleRound.objects.filter(pk=oracle_round_id).values_list("created_at", flat=True).first()
+        if published is not None:  # latency counts from the price, not from the scan
+            started_at = min(started_at, published.timestamp())
+    round_key = round_key or f"scan-{int(started_at)}"
+    candidates = screen_accounts()
+    for chunk in chunks(candidates):
+        transaction.on_commit(lambda chunk=chunk: liquidate_accounts.apply_async(
+            args=[chunk, round_key, oracle_round_id, started_at], queue="liquidations"))
+    return len(candidates)
+
+
+def liquidation_scan_enqueue(*, round_key: str, oracle_round_id: int | None = None, quiet: bool = False) -> None:
+    """Ask a worker for a scan once the current transaction commits (the admin endpoint, a new oracle round).
+
+    With quiet=True a broker outage is logged instead of raised: a price write must not fail for it, and the
+    beat scan catches up once the broker is back."""
+    import logging
+
+    from .tasks import scan_accounts
+
+    def publish():
+        try:
+            scan_accounts.apply_async(kwargs={"round_key": round_key, "oracle_round_id": oracle_round_id},
+                                      queue="liquidations")
+        except Exception:
+            if not quiet:
+                raise
+            logging.getLogger(__name__).warning("could not enqueue the scan %s; the beat scan will catch up",
+                                                round_key, exc_info=True)
+
+    transaction.on_commit(publish)
 
 
 # --- seeding ------------------------------------------------------------------------------------------

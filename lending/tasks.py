@@ -1,48 +1,50 @@
-"""Thin Celery tasks: explicit names, ids in, one service call each (Sentry style)."""
+"""Thin Celery tasks (Sentry style): explicit names, JSON ids in, one service call each.
+
+Liquidation work is idempotent (events are unique per account, round key and step), so every task acks late
+and is redelivered if its worker dies. A transient database error (a deadlock, a dropped connection) is
+retried a few times with jittered backoff; anything else is a bug and fails loudly.
+"""
+import logging
+import time
+
 from celery import shared_task
 from django.db import OperationalError
 
-from markets.services import reserves_accrue_all
+logger = logging.getLogger(__name__)
 
-RETRY = dict(autoretry_for=(OperationalError,), retry_backoff=2, retry_backoff_max=60, retry_jitter=True,
-             max_retries=5)
+# Backoffs and hard limits stay below the Redis visibility timeout (30 s in tests, 1 h otherwise), so a slow
+# or retrying task is never redelivered to a second worker while the first still holds it.
+RETRY = dict(autoretry_for=(OperationalError,), retry_backoff=1, retry_backoff_max=15, retry_jitter=True,
+             max_retries=4)
+LIMITS = dict(soft_time_limit=20, time_limit=25)
+TASK = dict(ignore_result=True, acks_late=True, reject_on_worker_lost=True, **LIMITS, **RETRY)
 
 
-@shared_task(name="lending.accrue_reserves", ignore_result=True, acks_late=True, soft_time_limit=60,
-             time_limit=90, **RETRY)
+@shared_task(name="lending.accrue_reserves", queue="accrual", **TASK)
 def accrue_reserves() -> int:
-    """Accrue every reserve's indexes: cost grows with reserves, not positions."""
+    """Accrue every reserve's indexes: the cost grows with reserves, not positions."""
+    from markets.services import reserves_accrue_all
+
     return reserves_accrue_all()
 
 
-LIQUIDATION_TASK = dict(ignore_result=True, acks_late=True, reject_on_worker_lost=True, soft_time_limit=240,
-                        time_limit=300, **RETRY)
-
-
-@shared_task(name="lending.scan_accounts", **LIQUIDATION_TASK)
+@shared_task(name="lending.scan_accounts", queue="liquidations", **TASK)
 def scan_accounts(round_key: str | None = None, oracle_round_id: int | None = None) -> int:
-    """Screen every account in one pass and send the candidates, in chunks, to the liquidations queue."""
-    import time
+    """Screen every account in one set-based pass; send the candidates, in chunks, to the liquidations queue."""
+    from .services import liquidation_scan
 
-    from .scanner import chunks, screen_accounts
-
-    round_key = round_key or f"beat-{int(time.time()) // 60}"
-    candidates = screen_accounts()
-    for chunk in chunks(candidates):
-        liquidate_accounts.apply_async(args=[chunk, round_key, oracle_round_id, time.time()],
-                                       queue="liquidations")
-    return len(candidates)
+    return liquidation_scan(round_key=round_key, oracle_round_id=oracle_round_id)
 
 
-@shared_task(name="lending.liquidate_accounts", **LIQUIDATION_TASK)
+@shared_task(name="lending.liquidate_accounts", queue="liquidations", **TASK)
 def liquidate_accounts(account_ids: list[int], round_key: str, oracle_round_id: int | None = None,
                        enqueued_at: float | None = None) -> int:
     """The keeper for one chunk: exact checks under lock, idempotent per (account, round_key, step)."""
-    from markets.models import Asset
-    from oracles.selectors import oracle_reads
-
     from .services import keeper_liquidate_accounts
 
-    reads = oracle_reads(Asset.objects.all())  # one oracle view for the whole chunk
-    return len(keeper_liquidate_accounts(account_ids=account_ids, round_key=round_key,
-                                         oracle_round_id=oracle_round_id, reads=reads, started_at=enqueued_at))
+    started = time.perf_counter()
+    events = keeper_liquidate_accounts(account_ids=account_ids, round_key=round_key,
+                                       oracle_round_id=oracle_round_id, started_at=enqueued_at)
+    logger.info("keeper: %d accounts, %d liquidations (round %s) in %.3f s", len(account_ids), len(events),
+                round_key, time.perf_counter() - started)
+    return len(events)

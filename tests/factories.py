@@ -69,3 +69,24 @@ def fund_and_supply(account: Account, symbol: str, amount: str) -> None:
 def set_reserve(symbol: str, **fields) -> Reserve:
     Reserve.objects.filter(asset__symbol=symbol).update(**fields)
     return Reserve.objects.get(asset__symbol=symbol)
+
+
+def ledger_mismatches() -> list[str]:
+    """Broken bookkeeping, per reserve: tokens conserved (wallets + the pool's virtual balance == minted, i.e.
+    ledger kinds faucet + mint) and scaled totals equal to the sum of the positions. Empty when balanced."""
+    from lending.models import LedgerEntry, Position, WalletBalance
+
+    problems = []
+    for reserve in Reserve.objects.select_related("asset").order_by("pk"):
+        symbol = reserve.asset.symbol
+        minted = sum(LedgerEntry.objects.filter(asset=reserve.asset, kind__in=["faucet", "mint"])
+                     .values_list("amount", flat=True))
+        wallets = sum(WalletBalance.objects.filter(asset=reserve.asset).values_list("amount", flat=True))
+        if wallets + reserve.virtual_balance != minted:
+            problems.append(f"{symbol}: wallets {wallets} + pool {reserve.virtual_balance} != minted {minted}")
+        rows = Position.objects.filter(reserve=reserve).values_list("scaled_supply", "scaled_debt")
+        supply, debt = sum(r[0] for r in rows), sum(r[1] for r in rows)
+        if (supply, debt) != (reserve.total_scaled_supply, reserve.total_scaled_debt):
+            problems.append(f"{symbol}: positions ({supply}, {debt}) != totals "
+                            f"({reserve.total_scaled_supply}, {reserve.total_scaled_debt})")
+    return problems

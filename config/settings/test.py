@@ -7,7 +7,10 @@ from .base import database_from_env
 DATABASES = {"default": database_from_env(os.environ.get("TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test"))}
 DATABASES["default"]["CONN_MAX_AGE"] = 0
 CELERY_BROKER_URL = os.environ.get("TEST_CELERY_BROKER_URL", "redis://127.0.0.1:6379/15")
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 30}
+# Sweep for unacknowledged messages every 2 s (kombu defaults to ~100 s), so a kill -9'd task is back soon
+# after its 30 s visibility timeout.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 30, "unacked_restore_interval": 2,
+                                   "unacked_restore_throttle": 1}
 CELERY_TASK_ALWAYS_EAGER = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {  # noqa: F405

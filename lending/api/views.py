@@ -200,11 +200,9 @@ class AdminScanView(APIView):
     def post(self, request):
         import secrets
 
-        from ..tasks import scan_accounts
-
         round_key = f"manual-{secrets.token_hex(6)}"
         try:
-            scan_accounts.apply_async(kwargs={"round_key": round_key}, queue="liquidations")
+            services.liquidation_scan_enqueue(round_key=round_key)
         except Exception:  # noqa: BLE001 - broker down: say so instead of failing with a 500
             raise DomainError("The task broker is unreachable; the beat scan will run when it is back.",
                               code="broker_unavailable", status=503) from None

@@ -12,3 +12,23 @@ def test_scan_is_accepted_for_staff_only(redis_up):
     assert r.status_code == 202 and r.json()["round_key"].startswith("manual-")
     assert api_client(make_user()).post("/api/v1/admin/liquidations/scan/").status_code == 403
     assert api_client().post("/api/v1/admin/liquidations/scan/").status_code == 401
+
+
+@pytest.mark.django_db(transaction=True)  # no test transaction around the request: it publishes at once, as live
+def test_scan_enqueues_a_scan_task_and_says_so_when_the_broker_is_down(monkeypatch):
+    from lending import tasks
+
+    make_universe()
+    sent = []
+    monkeypatch.setattr(tasks.scan_accounts, "apply_async", lambda **kw: sent.append(kw))
+    staff = api_client(make_user(staff=True))
+    r = staff.post("/api/v1/admin/liquidations/scan/")
+    assert r.status_code == 202
+    assert sent == [{"kwargs": {"round_key": r.json()["round_key"], "oracle_round_id": None}, "queue": "liquidations"}]
+
+    def broker_down(**kwargs):
+        raise ConnectionRefusedError("redis is down")
+
+    monkeypatch.setattr(tasks.scan_accounts, "apply_async", broker_down)
+    r = staff.post("/api/v1/admin/liquidations/scan/")
+    assert r.status_code == 503 and r.json()["error"]["code"] == "broker_unavailable"

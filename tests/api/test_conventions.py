@@ -1,6 +1,7 @@
 """Cross-cutting API conventions: one error shape, idempotency keys, throttling scopes."""
 import pytest
 from django.core.cache import cache
+from django.test import Client
 from rest_framework.throttling import ScopedRateThrottle
 
 from lending.models import LedgerEntry
@@ -19,6 +20,20 @@ def test_error_shape_for_unknown_urls_wrong_method_and_bad_json():
     assert r.status_code == 400 and r.json()["error"]["code"] == "parse_error"
     r = client.post("/api/v1/account/borrow/", "asset=USDC", content_type="application/x-www-form-urlencoded")
     assert r.status_code == 415 and "error" in r.json()
+
+
+@pytest.mark.parametrize("debug", [False, True])
+def test_unknown_api_paths_answer_json_even_with_debug_on(settings, debug):
+    settings.DEBUG = debug  # make run serves with DEBUG on, where Django skips handler404
+    client = api_client(make_user())
+    for path in ("/api/", "/api/v2/markets/", "/api/v1/nowhere/"):
+        r = client.get(path)
+        assert r.status_code == 404 and r.json()["error"]["code"] == "not_found", path
+    # a POST without its trailing slash cannot be redirected: a clear 404 instead of APPEND_SLASH's error
+    r = Client(enforce_csrf_checks=True).post("/api/v1/account/faucet", "{}", content_type="application/json")
+    assert r.status_code == 404 and "trailing slash" in r.json()["error"]["message"]
+    r = client.get("/api/v1/markets?page_size=2")
+    assert r.status_code == 301 and r["Location"] == "/api/v1/markets/?page_size=2"
 
 
 def test_idempotency_key_replays_the_first_result():

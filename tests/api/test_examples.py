@@ -19,3 +19,7 @@ def test_api_client_and_siwe_examples(live_server):
     assert "health factor" in subprocess.run(
         [sys.executable, "examples/api_client.py", "--base", live_server.url, "--minutes", "0"],
         capture_output=True, text=True, timeout=120).stdout
+    # the watch through a close, with its deadline already past so it takes one reading
+    result = subprocess.run([sys.executable, "examples/api_client.py", "--base", live_server.url, "--through-close",
+                             "--after-close=-10000000"], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0 and "next close" in result.stdout and " HF " in result.stdout, result.stderr

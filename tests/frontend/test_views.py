@@ -78,3 +78,63 @@ def test_risk_desk_is_staff_only_and_audits():
     assert staff.post("/risk/TSLAx/", form).status_code == 302
     assert Reserve.objects.get(asset__symbol="TSLAx").ltv_bps == 6000
     assert AuditEntry.objects.filter(field="ltv_bps").exists()
+
+
+def _liquidated_borrower():
+    """The DESIGN hand-worked case: 100 TSLAx at $250, 17,000 USDC borrowed, TSLAx to $225, one keeper step."""
+    from lending import services
+    from tests.factories import fund_and_supply, set_reserve
+
+    make_universe()
+    set_reserve("TSLAx", ltv_bps=7_000, liquidation_threshold_bps=7_500, liquidation_bonus_bps=10_500)
+    set_price("TSLAx", "250")
+    user = make_user()
+    account = services.account_for_user(user)
+    fund_and_supply(account, "TSLAx", "100")
+    services.account_borrow(account=account, symbol="USDC", amount=17_000 * 10**6)
+    set_price("TSLAx", "225")
+    assert len(services.keeper_liquidate_accounts(account_ids=[account.pk], round_key="ui")) == 1
+    return user, account
+
+
+def test_account_page_lists_its_liquidations_with_units():
+    user, _ = _liquidated_borrower()
+    client = Client()
+    client.force_login(user)
+    page = client.get("/account/").content.decode()
+    assert "Liquidations of this account" in page
+    assert "8500 USDC" in page and "0.992647 →" in page and "$225" in page
+    assert 'hx-select-oob="#wallet,#positions,#liquidations"' in page  # refreshed with the health factor
+    other = Client()
+    other.force_login(make_user())
+    assert "8500 USDC" not in other.get("/account/").content.decode()  # nobody else's
+
+
+def test_risk_desk_lists_liquidations_and_queues_a_scan(monkeypatch):
+    from lending import services
+
+    _, account = _liquidated_borrower()
+    staff = Client()
+    staff.force_login(make_user(staff=True))
+    page = staff.get("/risk/TSLAx/").content.decode()
+    assert "8500 USDC" in page and f"<td>{account.pk}</td>" in page
+    queued = []
+    monkeypatch.setattr(services, "liquidation_scan_enqueue", lambda **kw: queued.append(kw))
+    r = staff.post("/risk/TSLAx/", {"form": "scan"})
+    assert r.status_code == 302 and queued and queued[0]["round_key"].startswith("manual-")
+
+    def broker_down(**kw):
+        raise ConnectionRefusedError("redis is down")
+
+    monkeypatch.setattr(services, "liquidation_scan_enqueue", broker_down)
+    r = staff.post("/risk/TSLAx/", {"form": "scan"})
+    assert r.status_code == 200 and b"broker is unreachable" in r.content
+
+
+def test_risk_desk_shows_audited_prices_in_dollars():
+    make_universe()
+    staff = Client()
+    staff.force_login(make_user(staff=True))
+    assert staff.post("/risk/TSLAx/", {"form": "price", "price": "280.5", "reason": "drill"}).status_code == 302
+    page = staff.get("/risk/TSLAx/").content.decode()
+    assert "$280.5" in page and "28050000000" not in page
