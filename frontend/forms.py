@@ -41,3 +41,31 @@ class RiskForm(forms.Form):
 class PriceForm(forms.Form):
     price = forms.CharField(label="Manual price (USD)", max_length=30)
     reason = forms.CharField(label="Reason", max_length=500, required=False)
+
+
+BACKTEST_POLICIES = [
+    ("none", "none: no closed-market handling (frozen price)"),
+    ("kamino", "kamino: Kamino's LTV/LT, frozen price, no weekend mode"),
+    ("fixed", "fixed: one haircut per closure kind, on borrowing power and threshold"),
+    ("calibrated", "calibrated: k × daily σ, on borrowing power and threshold"),
+    ("pause_when_closed", "pause_when_closed: calibrated haircut on borrowing power, no liquidations while shut"),
+]
+
+
+class BacktestForm(forms.Form):
+    asset = forms.ChoiceField(label="Asset")
+    date_from = forms.DateField(label="From (first session)", widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = forms.DateField(label="To (last session)", widget=forms.DateInput(attrs={"type": "date"}))
+    policies = forms.MultipleChoiceField(label="Policies", choices=BACKTEST_POLICIES,
+                                         widget=forms.CheckboxSelectMultiple)
+    ltv_bps = forms.IntegerField(label="What-if LTV (bps, blank = the reserve's)", required=False)
+    liquidation_threshold_bps = forms.IntegerField(label="What-if liquidation threshold (bps)", required=False)
+    liquidation_bonus_bps = forms.IntegerField(label="What-if liquidation bonus (bps, 10500 = +5%)", required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        from oracles import haircut
+
+        shipped = {p.stem for p in haircut.PRICES_DIR.glob("*.csv")}
+        self.fields["asset"].choices = [(a.symbol, f"{a.symbol} ({a.underlying} history)")
+                                        for a in Asset.objects.order_by("id") if a.underlying in shipped]

@@ -13,6 +13,8 @@ urlpatterns = [
     path("account/action/", views.account_action, name="account-action"),
     path("account/collateral/<str:symbol>/", views.toggle_collateral, name="account-collateral"),
     path("markets/<str:symbol>/", views.market_detail, name="market"),
+    path("backtests/", views.backtests, name="backtests"),
+    path("backtests/<int:backtest_id>/", views.backtest_detail, name="backtest"),
     path("risk/", views.risk, name="risk-default"),
     path("risk/<str:symbol>/", views.risk, name="risk"),
 ]

@@ -20,7 +20,7 @@ from oracles.selectors import oracle_reads
 from oracles.services import oracle_set_manual_price
 from protocol.amounts import AmountError, format_amount, format_price, format_wad, parse_amount
 
-from .forms import ACTIONS, ActionForm, PriceForm, RegisterForm, RiskForm
+from .forms import ACTIONS, ActionForm, BacktestForm, PriceForm, RegisterForm, RiskForm
 
 SERVICES = {"faucet": lending_services.account_faucet, "supply": lending_services.account_supply,
             "withdraw": lending_services.account_withdraw, "borrow": lending_services.account_borrow,
@@ -219,3 +219,50 @@ def risk(request, symbol=None):
         "audit": [_audit_row(a) for a in audit_list()[:30]],
         "liquidations": _liquidation_rows(lending_selectors.liquidation_list(user=request.user)[:30]),
     })
+
+
+@staff_member_required(login_url="frontend:login")
+def backtests(request):
+    """Queue a backtest of closed-market policies on real history; list the recent ones."""
+    from oracles import selectors as oracle_selectors
+    from oracles.services import backtest_create
+
+    form, error = BacktestForm(request.POST or None, initial={
+        "asset": "TSLAx", "date_from": "2020-01-01", "date_to": "2024-12-31",
+        "policies": ["none", "kamino", "fixed", "calibrated", "pause_when_closed"]}), None
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        overrides = {f: data[f] for f in ("ltv_bps", "liquidation_threshold_bps", "liquidation_bonus_bps")
+                     if data[f] is not None}
+        try:
+            job = backtest_create(asset=Asset.objects.get(symbol=data["asset"]), start=data["date_from"],
+                                  end=data["date_to"], policies=data["policies"], overrides=overrides,
+                                  actor=request.user)
+            return redirect("frontend:backtest", backtest_id=job.pk)
+        except DomainError as exc:
+            error = exc.message
+    return render(request, "frontend/backtests.html", {
+        "form": form, "error": error, "jobs": oracle_selectors.backtest_list()[:20]})
+
+
+def _backtest_rows(result: dict) -> list[dict]:
+    rows = []
+    for name, figures in result["policies"].items():
+        rows.append({"name": name, "least": name == result.get("least_bad_debt"), **figures})
+    return rows
+
+
+@staff_member_required(login_url="frontend:login")
+def backtest_detail(request, backtest_id: int):
+    """The job, its progress while it runs (the fragment polls every second and stops once done), its result."""
+    from django.http import Http404
+
+    from oracles import selectors as oracle_selectors
+
+    job = oracle_selectors.backtest_get(backtest_id=backtest_id)
+    if job is None:
+        raise Http404("No such backtest")
+    context = {"job": job, "percent": round(100 * job.processed / job.total, 1) if job.total else 0.0,
+               "rows": _backtest_rows(job.result) if job.result else []}
+    template = "frontend/partials/backtest_status.html" if request.htmx else "frontend/backtest.html"
+    return render(request, template, context)

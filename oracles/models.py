@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.db import models
 
 from markets.models import Asset
@@ -57,3 +58,35 @@ class HaircutPolicy(models.Model):
     reopen_grace_seconds = models.PositiveIntegerField(default=0)
     # When a manual price pins the asset: liquidate on it ("liquidate") or hold liquidations ("hold").
     manual_price_liquidations = models.CharField(max_length=10, default="liquidate")
+
+
+class Backtest(models.Model):
+    """A backtest of closed-market policies on one asset's price history: a long job the UI and API poll."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        DONE = "done"
+        FAILED = "failed"
+
+    asset = models.ForeignKey(Asset, on_delete=models.CASCADE, related_name="+")
+    date_from = models.DateField()
+    date_to = models.DateField()
+    policies = models.JSONField(default=list)
+    parameters = models.JSONField(default=dict, blank=True, help_text="What-if overrides of the reserve's "
+                                  "ltv_bps, liquidation_threshold_bps, liquidation_bonus_bps")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    processed = models.PositiveIntegerField(default=0)  # sessions walked, over all policies
+    total = models.PositiveIntegerField(default=0)
+    result = models.JSONField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self):
+        return f"backtest {self.pk} {self.asset_id} {self.date_from}..{self.date_to} ({self.status})"

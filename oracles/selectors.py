@@ -152,3 +152,13 @@ def oracle_reads(assets) -> dict[str, OracleRead]:
     feeds = {f.asset_id: f for f in OracleFeed.objects.select_related("latest_round").filter(asset_id__in=ids)}
     policies = {p.asset_id: p for p in HaircutPolicy.objects.filter(asset_id__in=ids)}
     return {a.symbol: _read(a, feeds[a.pk], policies[a.pk], at) for a in assets}
+
+
+def backtest_list():
+    from .models import Backtest
+
+    return Backtest.objects.select_related("asset").order_by("-id")
+
+
+def backtest_get(*, backtest_id: int):
+    return backtest_list().filter(pk=backtest_id).first()

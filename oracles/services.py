@@ -3,10 +3,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.db import transaction
+from django.db import OperationalError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from markets.errors import DomainError, Unprocessable
 from markets.models import Asset
 
 from .models import HaircutPolicy, OracleFeed, OracleRound
@@ -225,3 +226,185 @@ def feeds_tick(*, now: datetime | None = None, seed: int | None = None) -> int:
                           session=state.session, at=now)
             published += 1
     return published
+
+
+# --- backtests (the engine is oracles.backtest, free of Django) ------------------------------------------------
+
+BACKTEST_STALE_SECONDS = 600  # a backtest "running" this long lost its worker: a redelivery may take it over
+MIN_FIT_CLOSURES = 250
+
+
+def _backtest_bars(asset: Asset):
+    from . import backtest, haircut
+    from .clock import MarketClock
+
+    path = haircut.PRICES_DIR / f"{asset.underlying}.csv"
+    if not asset.underlying or not path.exists():
+        raise Unprocessable(f"No price history ships for {asset.symbol} (underlying {asset.underlying or 'none'}); "
+                            f"backtests cover {', '.join(sorted(p.stem for p in haircut.PRICES_DIR.glob('*.csv')))}.",
+                            code="no_price_history", field="asset")
+    return backtest.load_bars(path, MarketClock.get("XNYS").gap_kind)
+
+
+BACKTEST_PARAMETERS = ("ltv_bps", "liquidation_threshold_bps", "liquidation_bonus_bps")
+
+
+def backtest_parameters(*, asset: Asset, overrides: dict | None = None):
+    """The reserve's risk parameters, with what-if overrides validated as PoolConfigurator would."""
+    from markets.models import Reserve
+    from markets.services import validate_reserve_config
+
+    from . import backtest
+
+    overrides = dict(overrides or {})
+    unknown = sorted(set(overrides) - set(BACKTEST_PARAMETERS))
+    if unknown:
+        raise DomainError(f"Only {', '.join(BACKTEST_PARAMETERS)} can be overridden, not {', '.join(unknown)}.",
+                          code="invalid", field="parameters")
+    for name, value in overrides.items():
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise DomainError(f"{name} must be a JSON integer of basis points.", code="invalid", field=name)
+    reserve = Reserve.objects.get(asset=asset)
+    cfg = {f: getattr(reserve, f) for f in Reserve.PARAMETER_FIELDS}
+    cfg.update(overrides)
+    errors = validate_reserve_config(cfg)
+    if errors:
+        field, message = next(iter(errors.items()))
+        raise DomainError(message, code="invalid", field=field)
+    return backtest.Parameters(cfg["ltv_bps"], cfg["liquidation_threshold_bps"], cfg["liquidation_bonus_bps"],
+                               cfg["liquidation_protocol_fee_bps"])
+
+
+def backtest_validate(*, asset: Asset, start, end, policies: list[str], overrides: dict | None = None):
+    """Everything a backtest needs, checked before it is queued; returns the asset's bars and sessions."""
+    from . import backtest
+
+    backtest_parameters(asset=asset, overrides=overrides)
+
+    if not policies:
+        raise DomainError(f"Name at least one policy: {', '.join(backtest.POLICIES)}.", code="required",
+                          field="policies")
+    unknown = [p for p in policies if p not in backtest.POLICIES]
+    if unknown:
+        raise DomainError(f"Unknown policy {', '.join(map(str, unknown))}; choose from {', '.join(backtest.POLICIES)}.",
+                          code="invalid", field="policies")
+    if start > end:
+        raise DomainError("from must not be after to.", code="invalid", field="from")
+    bars = _backtest_bars(asset)
+    first, last = bars.dates[0], bars.dates[-1]
+    if end < first or start > last:
+        raise Unprocessable(f"{bars.ticker} history runs {first}..{last}; choose dates inside it.", code="out_of_range",
+                            field="from")
+    sessions = sum(1 for d in bars.dates if start <= d <= end)
+    if sessions < 2:
+        raise Unprocessable("The range holds fewer than two trading sessions.", code="out_of_range", field="to")
+    fitted = {"fixed", "calibrated", "pause_when_closed"} & set(policies)
+    if fitted and sum(1 for d in bars.dates if d < start) < MIN_FIT_CLOSURES:
+        raise Unprocessable(f"{', '.join(sorted(fitted))} fit their haircut on history before from: start on or "
+                            f"after {bars.dates[min(MIN_FIT_CLOSURES, len(bars.dates) - 1)]} for {bars.ticker}.",
+                            code="too_little_history", field="from")
+    if "kamino" in policies and bars.ticker not in backtest.KAMINO_LTV_LT:
+        raise Unprocessable(f"Kamino lists no {bars.ticker} market; kamino covers "
+                            f"{', '.join(sorted(backtest.KAMINO_LTV_LT))}.", code="invalid", field="policies")
+    return bars, sessions
+
+
+def backtest_compute(*, asset: Asset, start, end, policies: list[str], overrides: dict | None = None,
+                     progress=None) -> dict:
+    """Run the named policies on the asset's history with its reserve's parameters (or what-if overrides)
+    and its haircut policy's coverage."""
+    from . import backtest, haircut
+    from .clock import MarketClock
+
+    bars, sessions = backtest_validate(asset=asset, start=start, end=end, policies=policies, overrides=overrides)
+    parameters = backtest_parameters(asset=asset, overrides=overrides)
+    policy = HaircutPolicy.objects.filter(asset=asset).first()
+    coverage = float(policy.coverage) if policy else 0.99
+    k_table = fixed_bps = None
+    if {"calibrated", "pause_when_closed"} & set(policies):  # k fitted on every ticker, before `start` only
+        rows = [c for c in haircut.load_closures(haircut.PRICES_DIR, MarketClock.get("XNYS").gap_kind)
+                if c.date < start]
+        k_table = haircut.fit_k(rows, coverage)
+    if "fixed" in policies:
+        fixed_bps = (policy.fixed_bps if policy and policy.fixed_bps
+                     else backtest.fixed_table(bars, start, coverage))
+    out, done = {}, 0
+    for p in backtest.build_policies(policies, ticker=bars.ticker, parameters=parameters, k_table=k_table,
+                                     fixed_bps=fixed_bps):
+        result = backtest.run(bars, p, start=start, end=end,
+                              progress=(lambda n, base=done: progress(base + n)) if progress else None)
+        out[p.name] = result.as_dict()
+        done += sessions
+    least = min(out, key=lambda name: (float(out[name]["bad_debt_usd"]), out[name]["unnecessary_liquidations"]))
+    return {"asset": asset.symbol, "ticker": bars.ticker, "from": start.isoformat(), "to": end.isoformat(),
+            "sessions": sessions, "coverage": coverage, "k": k_table, "fixed_bps": fixed_bps,
+            "borrowers": len(backtest.DEFAULT_SHARES_BPS), "deposit_usd": backtest.DEPOSIT_USD,
+            "parameters": {"ltv_bps": parameters.ltv_bps, "liquidation_threshold_bps": parameters.liquidation_threshold_bps,
+                           "liquidation_bonus_bps": parameters.liquidation_bonus_bps,
+                           "liquidation_protocol_fee_bps": parameters.protocol_fee_bps},
+            "least_bad_debt": least, "policies": out}
+
+
+@transaction.atomic
+def backtest_create(*, asset: Asset, start, end, policies: list[str], overrides: dict | None = None, actor=None):
+    """Queue a backtest (validated now, run by a worker on the simulations queue once this commits)."""
+    from .models import Backtest
+    from .tasks import run_backtest
+
+    policies = list(dict.fromkeys(policies))
+    _, sessions = backtest_validate(asset=asset, start=start, end=end, policies=policies, overrides=overrides)
+    job = Backtest.objects.create(asset=asset, date_from=start, date_to=end, policies=policies,
+                                  parameters=dict(overrides or {}), total=sessions * len(policies), created_by=actor)
+
+    def publish():
+        try:
+            run_backtest.apply_async(args=[job.pk], queue="simulations")
+        except Exception:  # noqa: BLE001 - any broker failure: the job must not sit queued with nobody to run it
+            Backtest.objects.filter(pk=job.pk).update(status=Backtest.Status.FAILED, finished_at=timezone.now(),
+                                                      error="The task broker was unreachable; nothing ran.")
+            raise DomainError("The task broker is unreachable; try again when it is back.",
+                              code="broker_unavailable", status=503) from None
+
+    transaction.on_commit(publish)
+    return job
+
+
+def backtest_execute(*, backtest_id: int) -> bool:
+    """Claim the backtest by a conditional UPDATE (healthchecks style) and run it; False if someone else has it.
+
+    A job left "running" by a worker that died is claimable again once it is older than the task's hard limit."""
+    from datetime import timedelta
+
+    from django.db.models import Q
+
+    from .models import Backtest
+
+    now = timezone.now()
+    stale = now - timedelta(seconds=BACKTEST_STALE_SECONDS)
+    claimed = Backtest.objects.filter(
+        Q(status=Backtest.Status.QUEUED) | Q(status=Backtest.Status.RUNNING, started_at__lt=stale), pk=backtest_id,
+    ).update(status=Backtest.Status.RUNNING, started_at=now, processed=0)
+    if claimed != 1:
+        return False
+    job = Backtest.objects.select_related("asset").get(pk=backtest_id)
+
+    def progress(n: int) -> None:
+        Backtest.objects.filter(pk=backtest_id).update(processed=n)
+
+    try:
+        result = backtest_compute(asset=job.asset, start=job.date_from, end=job.date_to, policies=job.policies,
+                                  overrides=job.parameters, progress=progress)
+    except DomainError as exc:  # the data changed under a queued job: a failure to report, not to retry
+        Backtest.objects.filter(pk=backtest_id).update(status=Backtest.Status.FAILED, error=exc.message,
+                                                       finished_at=timezone.now())
+        return True
+    except OperationalError:  # transient: hand the job back so the task's retry can claim it again
+        Backtest.objects.filter(pk=backtest_id).update(status=Backtest.Status.QUEUED, started_at=None)
+        raise
+    except Exception as exc:  # a bug: say so on the job (the worker logs the traceback)
+        Backtest.objects.filter(pk=backtest_id).update(
+            status=Backtest.Status.FAILED, error=f"internal error ({type(exc).__name__})", finished_at=timezone.now())
+        raise
+    Backtest.objects.filter(pk=backtest_id).update(status=Backtest.Status.DONE, result=result, processed=job.total,
+                                                   finished_at=timezone.now())
+    return True

@@ -14,3 +14,13 @@ BEAT_SCHEDULES = [
 def tick_prices() -> int:
     """Advance simulated and replayed feeds and publish their rounds (each round triggers a scan)."""
     return feeds_tick()
+
+
+@shared_task(name="oracles.run_backtest", ignore_result=True, acks_late=True, reject_on_worker_lost=True,
+             soft_time_limit=240, time_limit=300, autoretry_for=(OperationalError,), retry_backoff=2,
+             retry_jitter=True, max_retries=3)
+def run_backtest(backtest_id: int) -> bool:
+    """Run one queued backtest (claimed by a conditional UPDATE, so a redelivered message runs it once)."""
+    from .services import backtest_execute
+
+    return backtest_execute(backtest_id=backtest_id)

@@ -7,7 +7,7 @@ import sys
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-PURE = ["protocol.wadray", "protocol.core", "protocol.amounts", "oracles.clock", "oracles.haircut"]
+PURE = ["protocol.wadray", "protocol.core", "protocol.amounts", "oracles.clock", "oracles.haircut", "oracles.backtest"]
 
 
 @pytest.mark.parametrize("module", PURE)

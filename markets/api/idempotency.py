@@ -7,6 +7,7 @@ import json
 
 from django.db import IntegrityError, transaction
 from rest_framework.response import Response
+from rest_framework.utils import encoders
 
 from markets.errors import DomainError
 from markets.models import IdempotencyRecord
@@ -17,6 +18,11 @@ HEADER = "HTTP_IDEMPOTENCY_KEY"
 def _fingerprint(request) -> str:
     body = json.dumps(request.data, sort_keys=True, default=str) if request.data is not None else ""
     return hashlib.sha256(f"{request.method} {request.path}\n{body}".encode()).hexdigest()
+
+
+def _as_json(data):
+    """The answer as the client saw it (datetimes and decimals as DRF renders them), storable in a JSONField."""
+    return json.loads(json.dumps(data, cls=encoders.JSONEncoder))
 
 
 def idempotent(view_method):
@@ -38,7 +44,7 @@ def idempotent(view_method):
             try:
                 with transaction.atomic():
                     IdempotencyRecord.objects.create(user=request.user, key=key, fingerprint=fingerprint,
-                                                     status_code=response.status_code, body=response.data)
+                                                     status_code=response.status_code, body=_as_json(response.data))
                 return response
             except IntegrityError:  # a concurrent request with the same key won: answer as it did
                 existing = IdempotencyRecord.objects.get(user=request.user, key=key)

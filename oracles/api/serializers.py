@@ -113,3 +113,54 @@ class SourceOutSerializer(serializers.Serializer):
     symbol = serializers.CharField()
     source = serializers.CharField()
     heartbeat_seconds = serializers.IntegerField()
+
+
+class BacktestInSerializer(serializers.Serializer):
+    asset = serializers.CharField(help_text="a symbol with shipped price history, e.g. TSLAx")
+    to = serializers.DateField(help_text="last session, YYYY-MM-DD")
+    policies = serializers.ListField(child=serializers.ChoiceField(
+        ["none", "kamino", "fixed", "calibrated", "pause_when_closed"]), min_length=1, max_length=5)
+    parameters = serializers.DictField(child=serializers.IntegerField(), required=False,
+                                       help_text="what-if overrides: ltv_bps, liquidation_threshold_bps, "
+                                                 "liquidation_bonus_bps")
+
+    def get_fields(self):
+        fields = super().get_fields()
+        fields["from"] = serializers.DateField(help_text="first session, YYYY-MM-DD")  # a Python keyword
+        return fields
+
+
+class BacktestProgressSerializer(serializers.Serializer):
+    processed = serializers.IntegerField(help_text="sessions walked, over every policy")
+    total = serializers.IntegerField()
+    percent = serializers.FloatField()
+
+
+class BacktestSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    asset = serializers.CharField()
+    to = serializers.DateField()
+    policies = serializers.ListField(child=serializers.CharField())
+    parameters = serializers.DictField(child=serializers.IntegerField())
+    status = serializers.ChoiceField(["queued", "running", "done", "failed"])
+    progress = BacktestProgressSerializer()
+    result = serializers.JSONField(allow_null=True, help_text='{"policies": {NAME: {"bad_debt_usd", '
+                                                              '"liquidations", "unnecessary_liquidations", ...}}}')
+    error = serializers.CharField(allow_blank=True)
+    created_at = serializers.DateTimeField()
+    started_at = serializers.DateTimeField(allow_null=True)
+    finished_at = serializers.DateTimeField(allow_null=True)
+
+    def get_fields(self):
+        fields = super().get_fields()
+        fields["from"] = serializers.DateField()
+        return fields
+
+    @staticmethod
+    def from_job(job) -> dict:
+        percent = round(100 * job.processed / job.total, 1) if job.total else 0.0
+        return {"id": job.pk, "asset": job.asset.symbol, "from": job.date_from.isoformat(),
+                "to": job.date_to.isoformat(), "policies": job.policies, "parameters": job.parameters or {},
+                "status": job.status, "progress": {"processed": job.processed, "total": job.total, "percent": percent},
+                "result": job.result, "error": job.error, "created_at": job.created_at, "started_at": job.started_at,
+                "finished_at": job.finished_at}

@@ -15,6 +15,8 @@ from .. import selectors, services
 from ..clock import ClockRangeError, MarketClock
 from ..models import HaircutPolicy, OracleFeed
 from .serializers import (
+    BacktestInSerializer,
+    BacktestSerializer,
     HaircutTableSerializer,
     ManualPriceSerializer,
     MarketStatusSerializer,
@@ -206,3 +208,33 @@ class SourceView(StaffView):
             OracleFeed.objects.filter(pk=feed.pk).update(heartbeat_seconds=heartbeat)
             feed.refresh_from_db()
         return Response({"symbol": asset.symbol, "source": feed.source, "heartbeat_seconds": feed.heartbeat_seconds})
+
+
+class BacktestListView(StaffView):
+    """Backtests of closed-market policies on real daily bars: queue one, or list them (newest first)."""
+
+    @extend_schema(responses=BacktestSerializer(many=True))
+    def get(self, request):
+        return Response([BacktestSerializer.from_job(job) for job in selectors.backtest_list()[:50]])
+
+    @extend_schema(request=BacktestInSerializer, responses={202: BacktestSerializer})
+    @idempotent
+    def post(self, request):
+        data = request.data if isinstance(request.data, dict) else {}
+        serializer = BacktestInSerializer(data=data)
+        serializer.is_valid(raise_exception=True)
+        values = serializer.validated_data
+        job = services.backtest_create(asset=_asset(str(values["asset"])), start=values["from"], end=values["to"],
+                                       policies=list(values["policies"]), overrides=data.get("parameters"),
+                                       actor=request.user)
+        return Response(BacktestSerializer.from_job(selectors.backtest_get(backtest_id=job.pk)),
+                        status=status.HTTP_202_ACCEPTED)
+
+
+class BacktestDetailView(StaffView):
+    @extend_schema(responses=BacktestSerializer)
+    def get(self, request, backtest_id: int):
+        job = selectors.backtest_get(backtest_id=backtest_id)
+        if job is None:
+            raise NotFound(f"No backtest {backtest_id}.", code="not_found")
+        return Response(BacktestSerializer.from_job(job))

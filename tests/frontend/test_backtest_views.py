@@ -1,0 +1,57 @@
+"""The backtest pages: staff only, the form queues a job, the status fragment polls while it runs and stops
+(returns itself without hx-trigger) once it is done."""
+import pytest
+from django.test import Client
+
+from oracles import tasks
+from oracles.models import Backtest
+from tests.factories import make_universe, make_user
+
+pytestmark = pytest.mark.django_db
+FORM = {"asset": "SPYx", "date_from": "2021-01-01", "date_to": "2021-12-31", "policies": ["none", "fixed"]}
+
+
+@pytest.fixture
+def staff():
+    make_universe()
+    client = Client()
+    client.force_login(make_user(staff=True))
+    return client
+
+
+def test_staff_only():
+    make_universe()
+    plain = Client()
+    plain.force_login(make_user())
+    assert plain.get("/backtests/").status_code == 302
+
+
+def test_form_queues_and_the_fragment_polls_until_done(staff, monkeypatch, django_capture_on_commit_callbacks):
+    sent = []
+    monkeypatch.setattr(tasks.run_backtest, "apply_async", lambda args, **kw: sent.append(args))
+    page = staff.get("/backtests/").content.decode()
+    assert 'value="SPYx"' in page and 'value="SPACEXpre"' not in page  # only assets with shipped history
+    with django_capture_on_commit_callbacks(execute=True):
+        r = staff.post("/backtests/", FORM)
+    job = Backtest.objects.get()
+    assert r.status_code == 302 and r["Location"] == f"/backtests/{job.pk}/" and sent == [[job.pk]]
+    fragment = staff.get(f"/backtests/{job.pk}/", HTTP_HX_REQUEST="true").content.decode()
+    assert 'hx-trigger="every 1s"' in fragment and "0 of 504 sessions" in fragment
+    tasks.run_backtest.apply(args=[job.pk])  # the worker's turn
+    fragment = staff.get(f"/backtests/{job.pk}/", HTTP_HX_REQUEST="true").content.decode()
+    assert "hx-trigger" not in fragment and "Least bad debt" in fragment and 'data-testid="backtest-result"' in fragment
+    assert f"/backtests/{job.pk}/" in staff.get("/backtests/").content.decode()
+
+
+def test_errors_are_shown_and_nothing_is_queued(staff):
+    r = staff.post("/backtests/", {**FORM, "date_from": "1990-01-01", "date_to": "1990-12-31"})
+    assert r.status_code == 200 and b"choose dates inside" in r.content
+    r = staff.post("/backtests/", {**FORM, "ltv_bps": "9900"})
+    assert b"cannot exceed the liquidation threshold" in r.content
+    r = staff.post("/backtests/", {**FORM, "policies": []})
+    assert r.status_code == 200 and b"This field is required" in r.content
+    assert not Backtest.objects.exists()
+
+
+def test_unknown_backtest_is_404(staff):
+    assert staff.get("/backtests/999/").status_code == 404

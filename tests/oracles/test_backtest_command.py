@@ -1,0 +1,73 @@
+"""manage.py backtest: one JSON document on stdout with every policy's figures, clear errors otherwise."""
+import io
+import json
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from tests.factories import make_universe, set_reserve
+
+pytestmark = pytest.mark.django_db
+POLICIES = ["none", "kamino", "fixed", "calibrated", "pause_when_closed"]
+
+
+def run(*args):
+    out, err = io.StringIO(), io.StringIO()
+    call_command("backtest", *args, stdout=out, stderr=err)
+    return out.getvalue()
+
+
+def test_json_has_every_policy_with_its_figures():
+    make_universe()
+    args = ["--asset", "SPYx", "--from", "2020-01-01", "--to", "2020-12-31", "--json"]
+    for name in POLICIES:
+        args += ["--policy", name]
+    doc = json.loads(run(*args))
+    assert list(doc["policies"]) == POLICIES
+    for figures in doc["policies"].values():
+        assert {"bad_debt_usd", "liquidations", "unnecessary_liquidations"} <= set(figures)
+        assert isinstance(figures["bad_debt_usd"], str) and isinstance(figures["liquidations"], int)
+    assert doc["ticker"] == "SPY" and doc["sessions"] == 253 and doc["least_bad_debt"] in POLICIES
+    # the haircut is fitted on closures before --from only
+    assert set(doc["k"]) >= {"overnight", "weekend"} and doc["fixed_bps"]["weekend"] > 0
+    assert doc["policies"]["kamino"]["ltv_bps"] == 7_300  # Kamino's own SPYx parameters
+    assert doc["policies"]["calibrated"]["closed_market_liquidations"] >= \
+        doc["policies"]["calibrated"]["unnecessary_liquidations"]
+
+
+def test_what_if_parameters_and_the_reserves_own():
+    make_universe()
+    set_reserve("TSLAx", ltv_bps=5_500, liquidation_threshold_bps=6_500)
+    base = ["--asset", "TSLAx", "--from", "2020-01-01", "--to", "2020-06-30", "--policy", "none", "--json"]
+    own = json.loads(run(*base))
+    assert own["parameters"]["ltv_bps"] == 5_500
+    what_if = json.loads(run(*base, "--ltv-bps", "8000", "--lt-bps", "8500", "--bonus-bps", "10500"))
+    assert what_if["parameters"]["ltv_bps"] == 8_000
+    assert what_if["policies"]["none"]["liquidations"] > own["policies"]["none"]["liquidations"]
+
+
+def test_table_output():
+    make_universe()
+    out = run("--asset", "SPYx", "--from", "2021-01-01", "--to", "2021-03-31", "--policy", "none")
+    assert "bad_debt_usd" in out and "least bad debt: none" in out
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--asset", "NOPE"], "unknown asset"),
+    (["--asset", "SPACEXpre"], "No price history"),
+    (["--asset", "SPYx", "--policy", "yolo"], "Unknown policy"),
+    (["--asset", "SPYx", "--from", "2021-13-01"], "YYYY-MM-DD"),
+    (["--asset", "SPYx", "--from", "2022-01-01", "--to", "2021-01-01"], "after"),
+    (["--asset", "SPYx", "--from", "1990-01-01", "--to", "1990-12-31"], "choose dates inside"),
+    (["--asset", "SPYx", "--from", "2000-01-03", "--to", "2000-12-31", "--policy", "calibrated"], "history before"),
+    (["--asset", "SPYx", "--ltv-bps", "9900"], "cannot exceed the liquidation threshold"),
+    (["--asset", "SPYx", "--ltv-bps", "-1"], "between 0"),
+])
+def test_errors_are_clear(args, message):
+    make_universe()
+    defaults = {"--from": "2021-01-01", "--to": "2021-12-31", "--policy": "none"}
+    for flag, value in defaults.items():
+        if flag not in args:
+            args = [*args, flag, value]
+    with pytest.raises(CommandError, match=message):
+        run(*args)
