@@ -84,7 +84,10 @@ def _audit_row(entry) -> dict:
                 return value
         return value
 
-    return {"created_at": entry.created_at, "actor": entry.actor.username if entry.actor else "system",
+    from oracles.services import audit_revertible
+
+    return {"id": entry.pk, "revertible": audit_revertible(entry), "created_at": entry.created_at,
+            "actor": entry.actor.username if entry.actor else "system",
             "what": f"{entry.target} {entry.field}", "old": shown(entry.old_value), "new": shown(entry.new_value),
             "reason": entry.reason}
 
@@ -202,6 +205,16 @@ def risk(request, symbol=None):
                 return redirect("frontend:risk", symbol=reserve.asset.symbol)
             except AmountError as exc:
                 error = f"Price: {exc}"
+    elif request.method == "POST" and request.POST.get("form") == "revert":
+        from oracles.services import audit_revert
+
+        try:
+            entry = audit_revert(entry_id=int(request.POST.get("entry", "0") or 0), actor=request.user,
+                                 reason="undo on the risk desk")
+            messages.success(request, f"Reverted: {entry.target} {entry.field} is back to {entry.new_value}.")
+            return redirect("frontend:risk", symbol=reserve.asset.symbol)
+        except (DomainError, ValueError) as exc:
+            error = getattr(exc, "message", "Choose a change to revert.")
     elif request.method == "POST" and request.POST.get("form") == "scan":
         import secrets
 

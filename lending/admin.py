@@ -1,5 +1,7 @@
 from django.contrib import admin
 
+from markets.admin import ReadOnlyAdmin
+
 from .models import FaucetPolicy, LiquidationEvent
 
 
@@ -11,8 +13,5 @@ class FaucetPolicyAdmin(admin.ModelAdmin):
 
 
 @admin.register(LiquidationEvent)
-class LiquidationEventAdmin(admin.ModelAdmin):
+class LiquidationEventAdmin(ReadOnlyAdmin):
     list_display = ("created_at", "account", "debt_asset", "collateral_asset", "step", "round_key")
-
-    def has_change_permission(self, request, obj=None):
-        return False

@@ -3,24 +3,30 @@ from django.contrib import admin
 from .models import Asset, AuditEntry, Reserve
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Shown, never edited here: changes go through the audited services (the API or the risk desk), and
+    history (audit rows, oracle rounds) is never rewritten."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Asset)
 class AssetAdmin(admin.ModelAdmin):
     list_display = ("symbol", "name", "kind", "decimals", "issuer_profile", "underlying", "calendar")
 
 
 @admin.register(Reserve)
-class ReserveAdmin(admin.ModelAdmin):
-    """Read-only here: parameter changes go through the audited service (API PATCH or the risk desk)."""
-
+class ReserveAdmin(ReadOnlyAdmin):
     list_display = ("asset", "ltv_bps", "liquidation_threshold_bps", "liquidation_bonus_bps", "paused", "frozen")
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(AuditEntry)
-class AuditEntryAdmin(admin.ModelAdmin):
+class AuditEntryAdmin(ReadOnlyAdmin):
     list_display = ("created_at", "actor", "target", "field", "old_value", "new_value", "reason")
-
-    def has_change_permission(self, request, obj=None):
-        return False

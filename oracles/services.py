@@ -408,3 +408,56 @@ def backtest_execute(*, backtest_id: int) -> bool:
     Backtest.objects.filter(pk=backtest_id).update(status=Backtest.Status.DONE, result=result, processed=job.total,
                                                    finished_at=timezone.now())
     return True
+
+
+# --- undo ------------------------------------------------------------------------------------------------------
+
+@transaction.atomic
+def audit_revert(*, entry_id: int, actor, reason: str):
+    """Undo one audited change: set the field back to its old value through the same audited service, so the
+    undo is itself validated and audited. Refused (409) when the field has changed again since."""
+    from decimal import Decimal
+
+    from markets.errors import Conflict, NotFound
+    from markets.models import AuditEntry, Reserve
+    from markets.services import ValidationFailed, reserve_update_parameters
+
+    reason = _require_reason(reason)
+    entry = AuditEntry.objects.filter(pk=entry_id).first()
+    if entry is None:
+        raise NotFound(f"No audited change #{entry_id}.")
+    kind, _, symbol = entry.target.partition(":")
+    note = f"revert of change #{entry.pk}: {reason}"
+
+    def unchanged_since(current) -> None:
+        if current != entry.new_value:
+            raise Conflict(f"{symbol} {entry.field} has changed again since change #{entry.pk} (it is now {current}); "
+                           "revert the later change first.", code="changed_since")
+
+    if kind == "reserve":
+        reserve = Reserve.objects.select_for_update().get(asset__symbol=symbol)
+        unchanged_since(getattr(reserve, entry.field))
+        try:
+            reserve_update_parameters(symbol=symbol, actor=actor, changes={entry.field: entry.old_value}, reason=note)
+        except ValidationFailed as exc:
+            raise DomainError(f"The old value no longer fits the other parameters: {exc.message}", code="invalid",
+                              field=exc.field) from None
+    elif kind == "oracle_policy":
+        policy = HaircutPolicy.objects.select_for_update().select_related("asset").get(asset__symbol=symbol)
+        current = getattr(policy, entry.field)
+        unchanged_since(str(current) if entry.field == "coverage" else current)
+        old = Decimal(entry.old_value) if entry.field == "coverage" else entry.old_value
+        haircut_policy_update(asset=policy.asset, changes={entry.field: old}, actor=actor, reason=note)
+    elif kind == "oracle_source" and entry.field == "source":
+        feed = OracleFeed.objects.select_for_update().select_related("asset").get(asset__symbol=symbol)
+        unchanged_since(feed.source)
+        feed_source_update(asset=feed.asset, source=entry.old_value, config={}, actor=actor, reason=note)
+    else:
+        raise Unprocessable("Only risk-parameter, haircut-policy and price-source changes can be reverted; to undo a "
+                            "price, set the price (or the source) again.", code="not_revertible")
+    return AuditEntry.objects.order_by("-pk").first()
+
+
+def audit_revertible(entry) -> bool:
+    kind = entry.target.partition(":")[0]
+    return kind in ("reserve", "oracle_policy") or (kind == "oracle_source" and entry.field == "source")

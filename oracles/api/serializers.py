@@ -164,3 +164,7 @@ class BacktestSerializer(serializers.Serializer):
                 "status": job.status, "progress": {"processed": job.processed, "total": job.total, "percent": percent},
                 "result": job.result, "error": job.error, "created_at": job.created_at, "started_at": job.started_at,
                 "finished_at": job.finished_at}
+
+
+class AuditRevertSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=500, help_text="why the change is undone (audited)")

@@ -8,6 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from markets.api.idempotency import idempotent
+from markets.api.serializers import AuditEntrySerializer
 from markets.errors import DomainError, NotFound
 from markets.models import Asset, is_symbol
 
@@ -15,6 +16,7 @@ from .. import selectors, services
 from ..clock import ClockRangeError, MarketClock
 from ..models import HaircutPolicy, OracleFeed
 from .serializers import (
+    AuditRevertSerializer,
     BacktestInSerializer,
     BacktestSerializer,
     HaircutTableSerializer,
@@ -238,3 +240,17 @@ class BacktestDetailView(StaffView):
         if job is None:
             raise NotFound(f"No backtest {backtest_id}.", code="not_found")
         return Response(BacktestSerializer.from_job(job))
+
+
+class AuditRevertView(StaffView):
+    """Undo one audited change (a reserve parameter, a haircut-policy field or a price source): the old value
+    goes back through the same validated, audited service; the answer is the new audit row."""
+
+    @extend_schema(request=AuditRevertSerializer, responses={201: AuditEntrySerializer})
+    @idempotent
+    def post(self, request, entry_id: int):
+        data = request.data if isinstance(request.data, dict) else {}
+        serializer = AuditRevertSerializer(data=data)
+        serializer.is_valid(raise_exception=True)
+        entry = services.audit_revert(entry_id=entry_id, actor=request.user, reason=serializer.validated_data["reason"])
+        return Response(AuditEntrySerializer(entry).data, status=status.HTTP_201_CREATED)

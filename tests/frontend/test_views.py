@@ -138,3 +138,21 @@ def test_risk_desk_shows_audited_prices_in_dollars():
     assert staff.post("/risk/TSLAx/", {"form": "price", "price": "280.5", "reason": "drill"}).status_code == 302
     page = staff.get("/risk/TSLAx/").content.decode()
     assert "$280.5" in page and "28050000000" not in page
+
+
+def test_risk_desk_reverts_a_change():
+    make_universe()
+    staff = Client()
+    staff.force_login(make_user(staff=True))
+    form = {"form": "risk", "ltv_bps": 5000, "liquidation_threshold_bps": 6500, "liquidation_bonus_bps": 10750,
+            "supply_cap": 0, "borrow_cap": 0, "reason": "tighten"}
+    before = Reserve.objects.get(asset__symbol="TSLAx")
+    assert staff.post("/risk/TSLAx/", form).status_code == 302
+    change = AuditEntry.objects.get(field="ltv_bps")
+    page = staff.get("/risk/TSLAx/").content.decode()
+    assert f'aria-label="Revert change {change.pk}"' in page
+    r = staff.post("/risk/TSLAx/", {"form": "revert", "entry": change.pk}, follow=True)
+    assert b"is back to" in r.content
+    assert Reserve.objects.get(asset__symbol="TSLAx").ltv_bps == before.ltv_bps
+    again = staff.post("/risk/TSLAx/", {"form": "revert", "entry": change.pk})
+    assert again.status_code == 200 and b"has changed again" in again.content
