@@ -1,18 +1,11 @@
 import json
-from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError
 
 from markets.errors import DomainError
 from markets.models import Asset
 from oracles import backtest, services
-
-
-def _date(value: str, name: str) -> date:
-    try:
-        return date.fromisoformat(value)
-    except (TypeError, ValueError):
-        raise CommandError(f"{name} must be a date as YYYY-MM-DD, got {value!r}") from None
+from oracles.management.arguments import parse_date
 
 
 class Command(BaseCommand):
@@ -32,7 +25,7 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", help="print one JSON document")
 
     def handle(self, *args, **options):
-        start, end = _date(options["start"], "--from"), _date(options["end"], "--to")
+        start, end = parse_date(options["start"], "--from"), parse_date(options["end"], "--to")
         asset = Asset.objects.filter(symbol=options["asset"]).first()
         if asset is None:
             known = ", ".join(Asset.objects.order_by("id").values_list("symbol", flat=True))

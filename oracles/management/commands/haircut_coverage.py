@@ -1,18 +1,11 @@
 import json
 import pathlib
-from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError
 
 from oracles import haircut
 from oracles.clock import MarketClock
-
-
-def _date(value: str, name: str) -> date:
-    try:
-        return date.fromisoformat(value)
-    except (TypeError, ValueError):
-        raise CommandError(f"{name} must be a date as YYYY-MM-DD, got {value!r}") from None
+from oracles.management.arguments import parse_date
 
 
 class Command(BaseCommand):
@@ -28,7 +21,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         prices = pathlib.Path(options["prices"])
-        start, end = _date(options["start"], "--from"), _date(options["end"], "--to")
+        start, end = parse_date(options["start"], "--from"), parse_date(options["end"], "--to")
         coverage = options["coverage"]
         if not prices.is_dir():
             raise CommandError(f"--prices {prices} is not a directory")
