@@ -109,6 +109,9 @@ def _account_context(request, form=None, error=None, notice=None):
         "debt_usd": format_price(summary.health.by_lt.total_debt_base),
         "power_usd": format_price(summary.health.by_ltv.available_borrows_base),
         "liquidation_prices": {s: format_price(p) for s, p in summary.liquidation_prices.items()},
+        "outlook": [{**o, "health_factor": format_wad(o["health_factor"])[:8] if o["health_factor"] is not None
+                     else None, "haircuts": ", ".join(f"{s} {b} bps" for s, b in o["haircuts"].items()) or "none"}
+                    for o in lending_selectors.account_outlook(account)],
         "liquidations": _liquidation_rows(lending_selectors.liquidation_list(user=request.user,
                                                                             account=account.pk)[:10]),
     }
@@ -116,8 +119,15 @@ def _account_context(request, form=None, error=None, notice=None):
 
 @login_required
 def account(request):
-    template = "frontend/partials/account_panel.html" if request.htmx else "frontend/account.html"
-    return render(request, template, _account_context(request))
+    if request.htmx:
+        return render(request, "frontend/partials/account_panel.html", _account_context(request))
+    history = lending_selectors.account_health_history(lending_services.account_for_user(request.user))
+    chart = {"t": history["t"], "closed": history["closed"],
+             "empty": "Nothing to draw yet: the chart covers an account with debt and is drawn when the page loads.",
+             "series": [{"label": "Health factor", "stroke": "#2563eb", "values": history["hf"]},
+                        {"label": "Liquidation (HF 1)", "stroke": "#dc2626", "dash": [6, 4],
+                         "values": [1.0] * len(history["t"])}]}
+    return render(request, "frontend/account.html", {**_account_context(request), "hf_chart": chart})
 
 
 @login_required
@@ -164,15 +174,16 @@ def toggle_collateral(request, symbol):
 def market_detail(request, symbol):
     asset = get_object_or_404(Asset, symbol=symbol)
     rounds = list(OracleRound.objects.filter(asset=asset).order_by("-id")[:500])[::-1]
-    series = {"t": [int(r.created_at.timestamp()) for r in rounds],
-              "reference": [r.reference_price / 1e8 for r in rounds],  # display only
-              "token": [r.token_price / 1e8 for r in rounds]}
     spans = []
     if rounds:
         spans = [[int(a.timestamp()), int(b.timestamp())] for a, b in MarketClock.get(asset.calendar).closed_spans(
             rounds[0].created_at, rounds[-1].created_at)]
+    chart = {"t": [int(r.created_at.timestamp()) for r in rounds], "closed": spans, "empty": "No rounds yet.",
+             "series": [  # floats for drawing only
+                 {"label": "Reference (USD)", "stroke": "#2563eb", "values": [r.reference_price / 1e8 for r in rounds]},
+                 {"label": "Token 24/7 (USD)", "stroke": "#f59e0b", "values": [r.token_price / 1e8 for r in rounds]}]}
     return render(request, "frontend/market.html", {
-        "asset": asset, "reserve": Reserve.objects.get(asset=asset), "chart": {"series": series, "closed": spans},
+        "asset": asset, "reserve": Reserve.objects.get(asset=asset), "chart": chart,
         "read": (read := oracle_reads([asset])[asset.symbol]), "price": format_price(read.reference_price),
         "effective": format_price(read.effective_price)})
 

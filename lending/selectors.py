@@ -129,3 +129,99 @@ def liquidation_list(*, user, account: int | None = None, asset: str | None = No
     if since is not None:
         qs = qs.filter(created_at__gte=since)
     return qs
+
+
+def _reads_at(positions, at) -> dict[str, OracleRead]:
+    """Each asset's oracle read at instant `at` with its latest price: what the policy will make of today's price
+    then (the session and closure kind at `at` decide the haircut)."""
+    return {p.reserve.asset.symbol: oracle_read(p.reserve.asset, at=at) for p in positions}
+
+
+def account_outlook(account: Account, *, now=None) -> list[dict]:
+    """The health factor at the next NYSE close and the next open, at today's prices and positions: a borrower
+    sees before the weekend what the closed-market haircut will do to them (nothing else moving)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from oracles.clock import MarketClock
+
+    now = now or timezone.now()
+    positions = [p for p in account_positions(account) if p.scaled_supply or p.scaled_debt]
+    if not any(p.scaled_debt for p in positions):
+        return []
+    state = MarketClock.get("XNYS").state(now)
+    moments = [("next NYSE close", state.next_close), ("next NYSE open", state.next_open)]
+    outlook = []
+    for label, at in sorted((m for m in moments if m[1] is not None), key=lambda m: m[1]):
+        after = at + timedelta(minutes=1)  # just inside the session (or closure) that begins there
+        reads = _reads_at(positions, after)
+        health = health_of(positions, reads, int(after.timestamp()))
+        haircuts = {s: r.haircut_bps for s, r in reads.items() if r.haircut_bps}
+        outlook.append({"label": label, "at": at, "closure_kind": MarketClock.get("XNYS").state(after).closure_kind,
+                        "health_factor": health.health_factor, "haircuts": haircuts,
+                        "borrowing_power": health.by_ltv.available_borrows_base})
+    return outlook
+
+
+def account_health_history(account: Account, *, hours: int = 96, points: int = 400, now=None) -> dict:
+    """HF over the last `hours` at today's positions, priced by the oracle rounds of the time and the haircut
+    policy in force now (each instant's closure kind): how this position fared through closes and reopens.
+    Floats here are for drawing only."""
+    import dataclasses
+    from bisect import bisect_right
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from oracles.clock import MarketClock
+    from oracles.models import HaircutPolicy, OracleRound
+    from oracles.selectors import policy_haircut_bps
+
+    now = now or timezone.now()
+    start = now - timedelta(hours=hours)
+    positions = [p for p in account_positions(account) if p.scaled_supply or p.scaled_debt]
+    empty = {"t": [], "hf": [], "closed": []}
+    if not any(p.scaled_debt for p in positions):
+        return empty
+    current = reads_for(positions)
+    rounds, policies = {}, {}
+    for p in positions:
+        asset = p.reserve.asset
+        in_window = OracleRound.objects.filter(asset=asset, created_at__gte=start, created_at__lte=now)
+        standing = OracleRound.objects.filter(asset=asset, created_at__lt=start).order_by("-created_at")[:1]
+        rows = [*standing.values_list("created_at", "reference_price"),  # the price standing at `start`
+                *in_window.order_by("created_at").values_list("created_at", "reference_price")]
+        rounds[asset.symbol] = ([r[0] for r in rows], [r[1] for r in rows])
+        policies[asset.symbol] = HaircutPolicy.objects.filter(asset=asset).first()
+    first = max((times[0] for times, _ in rounds.values() if times), default=None)
+    if first is None:
+        return empty
+    start = max(start, first)
+    step = max((now - start) / points, timedelta(seconds=1))
+    t_out, hf_out = [], []
+    at = start
+    while at <= now:
+        reads = {}
+        for p in positions:
+            asset, read = p.reserve.asset, current[p.reserve.asset.symbol]
+            times, prices = rounds[asset.symbol]
+            i = bisect_right(times, at) - 1
+            if i < 0:
+                reads = None
+                break
+            state = MarketClock.get(asset.calendar).state(at)
+            policy = policies[asset.symbol]
+            haircut = 0 if asset.kind == Asset.Kind.STABLECOIN or policy is None else \
+                policy_haircut_bps(policy, asset, state.closure_kind)
+            reads[asset.symbol] = dataclasses.replace(read, reference_price=prices[i], token_price=prices[i],
+                                                      haircut_bps=haircut, session=state.session,
+                                                      is_open=state.is_open, closure_kind=state.closure_kind)
+        if reads:
+            hf = health_of(positions, reads, int(at.timestamp())).health_factor
+            if hf is not None:
+                t_out.append(int(at.timestamp()))
+                hf_out.append(round(hf / 10**18, 6))
+        at += step
+    closed = [[int(a.timestamp()), int(b.timestamp())] for a, b in MarketClock.get("XNYS").closed_spans(start, now)]
+    return {"t": t_out, "hf": hf_out, "closed": closed}

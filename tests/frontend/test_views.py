@@ -156,3 +156,17 @@ def test_risk_desk_reverts_a_change():
     assert Reserve.objects.get(asset__symbol="TSLAx").ltv_bps == before.ltv_bps
     again = staff.post("/risk/TSLAx/", {"form": "revert", "entry": change.pk})
     assert again.status_code == 200 and b"has changed again" in again.content
+
+
+def test_account_page_shows_the_outlook_and_the_health_factor_chart():
+    user, _ = _liquidated_borrower()  # liquidated once, with debt left: HF > 1 now
+    from lending import services
+
+    services.account_borrow(account=services.account_for_user(user), symbol="USDC", amount=100 * 10**6)
+    client = Client()
+    client.force_login(user)
+    page = client.get("/account/").content.decode()
+    assert 'data-testid="outlook"' in page and "next NYSE close" in page and "next NYSE open" in page
+    assert 'id="hf-chart-data"' in page and '"label": "Health factor"' in page
+    partial = client.get("/account/", HTTP_HX_REQUEST="true").content.decode()
+    assert 'data-testid="outlook"' in partial and "hf-chart-data" not in partial  # the poll skips the chart
