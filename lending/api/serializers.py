@@ -136,3 +136,21 @@ class LiquidationEventSerializer(serializers.ModelSerializer):
     @extend_schema_field(serializers.IntegerField(allow_null=True))
     def get_oracle_round(self, obj):
         return obj.oracle_round.round_id if obj.oracle_round_id else None
+
+
+class OutlookSerializer(serializers.Serializer):
+    label = serializers.ChoiceField(["next NYSE close", "next NYSE open"])
+    at = serializers.DateTimeField()
+    closure_kind = serializers.CharField(allow_null=True, help_text="the closure that begins then; null at an open")
+    haircut_bps = serializers.DictField(child=serializers.IntegerField(), help_text="{symbol: bps} applied then")
+    health_factor = serializers.CharField(allow_null=True)
+    health_factor_wad = serializers.CharField(allow_null=True)
+    borrowing_power_usd = serializers.CharField()
+
+    @staticmethod
+    def from_outlook(o: dict) -> dict:
+        hf = o["health_factor"]
+        return {"label": o["label"], "at": o["at"], "closure_kind": o["closure_kind"], "haircut_bps": o["haircuts"],
+                "health_factor": format_wad(hf) if hf is not None else None,
+                "health_factor_wad": str(hf) if hf is not None else None,
+                "borrowing_power_usd": format_price(o["borrowing_power"])}

@@ -14,6 +14,7 @@ urlpatterns = [
     path("account/borrow/", views.BorrowView.as_view(), name="account-borrow"),
     path("account/repay/", views.RepayView.as_view(), name="account-repay"),
     path("account/collateral/", views.CollateralView.as_view(), name="account-collateral"),
+    path("account/outlook/", views.AccountOutlookView.as_view(), name="account-outlook"),
     path("account/history/", views.HistoryView.as_view(), name="account-history"),
     path("admin/liquidations/scan/", views.AdminScanView.as_view(), name="admin-liquidation-scan"),
     path("liquidations/", views.LiquidationListView.as_view(), name="liquidation-list"),

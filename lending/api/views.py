@@ -23,6 +23,7 @@ from .serializers import (
     CredentialsSerializer,
     LedgerEntrySerializer,
     LiquidationEventSerializer,
+    OutlookSerializer,
     TokenSerializer,
 )
 
@@ -78,6 +79,18 @@ class AccountView(APIView):
     @extend_schema(responses=AccountSerializer)
     def get(self, request):
         return account_response(request.user)
+
+
+class AccountOutlookView(APIView):
+    """The account's HF and borrowing power at the next NYSE close and the next open, at today's prices and
+    positions (interest included): what the closed-market haircut will do before any price moves."""
+
+    permission_classes = [permissions.IsAuthenticated]
+
+    @extend_schema(responses=OutlookSerializer(many=True))
+    def get(self, request):
+        account = services.account_for_user(request.user)
+        return Response([OutlookSerializer.from_outlook(o) for o in selectors.account_outlook(account)])
 
 
 def _body(request) -> dict:
