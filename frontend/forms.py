@@ -69,3 +69,8 @@ class BacktestForm(forms.Form):
         shipped = {p.stem for p in haircut.PRICES_DIR.glob("*.csv")}
         self.fields["asset"].choices = [(a.symbol, f"{a.symbol} ({a.underlying} history)")
                                         for a in Asset.objects.order_by("id") if a.underlying in shipped]
+
+
+class WhatIfForm(forms.Form):
+    percent = forms.CharField(label="Price move (%, e.g. -20)", max_length=10)
+    at = forms.ChoiceField(label="When", choices=[("now", "now"), ("next_close", "just after the next NYSE close")])

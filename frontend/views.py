@@ -20,7 +20,7 @@ from oracles.selectors import oracle_reads
 from oracles.services import oracle_set_manual_price
 from protocol.amounts import AmountError, format_amount, format_price, format_wad, parse_amount
 
-from .forms import ACTIONS, ActionForm, BacktestForm, PriceForm, RegisterForm, RiskForm
+from .forms import ACTIONS, ActionForm, BacktestForm, PriceForm, RegisterForm, RiskForm, WhatIfForm
 
 SERVICES = {"faucet": lending_services.account_faucet, "supply": lending_services.account_supply,
             "withdraw": lending_services.account_withdraw, "borrow": lending_services.account_borrow,
@@ -193,6 +193,7 @@ def risk(request, symbol=None):
     reserve = get_object_or_404(Reserve.objects.select_related("asset"), asset__symbol=symbol or "TSLAx")
     initial = {f: getattr(reserve, f) for f in RiskForm.base_fields if f != "reason"}
     form, price_form, error = RiskForm(initial=initial), PriceForm(), None
+    what_if_form, what_if = WhatIfForm(initial={"percent": "-20"}), None
     if request.method == "POST" and request.POST.get("form") == "risk":
         form = RiskForm(request.POST)
         if form.is_valid():
@@ -226,6 +227,23 @@ def risk(request, symbol=None):
             return redirect("frontend:risk", symbol=reserve.asset.symbol)
         except (DomainError, ValueError) as exc:
             error = getattr(exc, "message", "Choose a change to revert.")
+    elif request.method == "POST" and request.POST.get("form") == "what-if":
+        what_if_form = WhatIfForm(request.POST)
+        if what_if_form.is_valid():
+            from datetime import timedelta
+
+            from django.utils import timezone
+
+            from protocol.amounts import parse_percent_bps
+
+            try:
+                bps = parse_percent_bps(what_if_form.cleaned_data["percent"])
+                at = None
+                if what_if_form.cleaned_data["at"] == "next_close":
+                    at = MarketClock.get("XNYS").state(timezone.now()).next_close + timedelta(minutes=1)
+                what_if = lending_selectors.what_if_shock(shocks_bps={reserve.asset.symbol: bps}, at=at)
+            except AmountError as exc:
+                error = f"What-if: {exc}"
     elif request.method == "POST" and request.POST.get("form") == "scan":
         import secrets
 
@@ -238,7 +256,8 @@ def risk(request, symbol=None):
     from markets.selectors import audit_list
 
     return render(request, "frontend/risk.html", {
-        "reserve": reserve, "form": form, "price_form": price_form, "error": error,
+        "reserve": reserve, "form": form, "price_form": price_form, "error": error, "what_if_form": what_if_form,
+        "what_if": what_if,
         "symbols": Asset.objects.order_by("id").values_list("symbol", flat=True),
         "audit": [_audit_row(a) for a in audit_list()[:30]],
         "liquidations": _liquidation_rows(lending_selectors.liquidation_list(user=request.user)[:30]),

@@ -89,13 +89,15 @@ class _Entry(NamedTuple):
 
 
 class LiquidationBook:
-    def __init__(self, *, account_ids: list[int], liquidator: Account, treasury: Account,
-                 reads: dict[str, OracleRead] | None, now: int | None = None, lock_reserves: bool = False):
+    def __init__(self, *, account_ids: list[int], liquidator: Account | None, treasury: Account | None,
+                 reads: dict[str, OracleRead] | None, now: int | None = None, lock_reserves: bool = False,
+                 lock_accounts: bool = True):
+        """lock_accounts=False reads without locking: a what-if that computes and never flushes."""
         self.liquidator, self.treasury = liquidator, treasury
         self.locked_reserves = lock_reserves
         ids = sorted(set(account_ids))
-        self.accounts = list(Account.objects.select_for_update().filter(pk__in=ids).order_by("pk")
-                             .values_list("pk", flat=True))
+        accounts = Account.objects.filter(pk__in=ids).order_by("pk")
+        self.accounts = list((accounts.select_for_update() if lock_accounts else accounts).values_list("pk", flat=True))
         rows = Reserve.objects.select_related("asset").order_by("pk")
         if lock_reserves:
             rows = rows.select_for_update(of=("self",))
@@ -216,6 +218,19 @@ class LiquidationBook:
                 if best_key is None or key > best_key:
                     best, best_key = (debt.symbol, coll.symbol), key
         return best
+
+    def keep(self, account_ids, *, round_key: str, oracle_round_id: int | None = None,
+             started_at: float | None = None) -> list[LiquidationEvent]:
+        """The keeper's loop: per account, the best pair while HF < 1 and a pair is liquidatable."""
+        for account_id in account_ids:
+            for step in range(1, MAX_STEPS + 1):
+                pair = self.best_pair(account_id)
+                if pair is None:
+                    break
+                self.liquidate(account_id=account_id, debt_symbol=pair[0], collateral_symbol=pair[1],
+                               round_key=round_key, step=step, oracle_round_id=oracle_round_id,
+                               started_at=started_at)
+        return self.events
 
     # --- one liquidation step -------------------------------------------------------------------------
 
@@ -340,6 +355,8 @@ class LiquidationBook:
     def flush(self) -> list[LiquidationEvent]:
         if not self.events and not self.dirty:
             return []
+        if self.liquidator is None or self.treasury is None:
+            raise RuntimeError("a book without a liquidator and a treasury is a what-if: it never flushes")
         locked = self._lock_and_check_reserves()
         for pk, row in locked.items():
             mine, base = self.reserves[pk], self.base[pk]
@@ -513,17 +530,8 @@ def keep_accounts(*, account_ids: list[int], round_key: str, liquidator: Account
     def run(book: LiquidationBook) -> list[LiquidationEvent]:
         done = set(LiquidationEvent.objects.filter(account_id__in=book.accounts, round_key=round_key)
                    .values_list("account_id", flat=True))
-        for account_id in book.accounts:
-            if account_id in done:
-                continue
-            for step in range(1, MAX_STEPS + 1):
-                pair = book.best_pair(account_id)
-                if pair is None:
-                    break
-                book.liquidate(account_id=account_id, debt_symbol=pair[0], collateral_symbol=pair[1],
-                               round_key=round_key, step=step, oracle_round_id=oracle_round_id,
-                               started_at=started_at)
-        return book.events
+        return book.keep([a for a in book.accounts if a not in done], round_key=round_key,
+                         oracle_round_id=oracle_round_id, started_at=started_at)
 
     with transaction.atomic():
         return _with_book(run, account_ids=account_ids, liquidator=liquidator, treasury=treasury, reads=reads)

@@ -225,3 +225,73 @@ def account_health_history(account: Account, *, hours: int = 96, points: int = 4
         at += step
     closed = [[int(a.timestamp()), int(b.timestamp())] for a, b in MarketClock.get("XNYS").closed_spans(start, now)]
     return {"t": t_out, "hf": hf_out, "closed": closed}
+
+
+WHAT_IF_MAX_ACCOUNTS = 20_000  # accounts checked exactly per what-if (in memory); the screen counts every one
+
+
+def what_if_shock(*, shocks_bps: dict[str, int], at=None) -> dict:
+    """Price shocks on today's oracle reads (read at `at`, e.g. just after the next close, so that instant's
+    haircut policy and pauses apply): which accounts go under water and what the keeper would do to them, with
+    Aave's exact amounts, computed in memory and never written."""
+    import dataclasses
+    from collections import Counter, defaultdict
+
+    from protocol.amounts import format_amount, format_price, format_wad
+
+    from .liquidation import LiquidationBook
+    from .scanner import reserve_factors, screen_accounts
+
+    assets = {a.symbol: a for a in Asset.objects.order_by("id")}
+    reads = {}
+    for symbol, asset in assets.items():
+        read = oracle_read(asset, at=at)
+        bps = shocks_bps.get(symbol, 0)
+        if bps:
+            price = read.reference_price * (10_000 + bps) // 10_000
+            read = dataclasses.replace(read, reference_price=price, token_price=price)
+        reads[symbol] = read
+    now = int(at.timestamp()) if at else now_seconds()
+    candidates = screen_accounts(reserve_factors(reads, now))
+    book = LiquidationBook(account_ids=candidates[:WHAT_IF_MAX_ACCOUNTS], liquidator=None, treasury=None, reads=reads,
+                           now=now, lock_accounts=False)
+    before = {a: hf for a in book.accounts if (hf := book.health_factor(a)) is not None and hf < 10**18}
+    debt_at_risk = sum(book.health(a)[0].total_debt_base for a in before)
+    events = book.keep(sorted(before), round_key="what-if")
+    totals, by_asset = Counter(), defaultdict(Counter)
+    deficit_by_account = Counter()
+    for e in events:
+        d, c = e.debt_asset, e.collateral_asset
+        totals["debt_repaid"] += e.debt_repaid * e.debt_price // 10**d.decimals
+        totals["collateral_seized"] += e.collateral_seized * e.collateral_price // 10**c.decimals
+        totals["deficit"] += e.deficit * e.debt_price // 10**d.decimals
+        deficit_by_account[e.account_id] += e.deficit * e.debt_price // 10**d.decimals
+        by_asset[d.symbol]["debt_repaid"] += e.debt_repaid
+        by_asset[d.symbol]["deficit"] += e.deficit
+        by_asset[c.symbol]["collateral_seized"] += e.collateral_seized
+    left = [a for a in before if (hf := book.health_factor(a)) is not None and hf < 10**18]
+    blocked = Counter(reason for symbol in assets if (reason := book.blocked(symbol)) and any(
+        p.reserve.asset.symbol == symbol for a in left for p in book.positions[a].values()))
+    worst = sorted(before, key=lambda a: (-deficit_by_account[a], before[a]))[:10]
+    return {
+        "at": (at.isoformat() if at else None),
+        "shocks_bps": dict(shocks_bps),
+        "accounts_screened": len(candidates),
+        "accounts_checked": len(book.accounts),
+        "truncated": len(candidates) > WHAT_IF_MAX_ACCOUNTS,
+        "underwater": len(before),
+        "debt_at_risk_usd": format_price(debt_at_risk),
+        "liquidations": len(events),
+        "accounts_liquidated": len({e.account_id for e in events}),
+        "debt_repaid_usd": format_price(totals["debt_repaid"]),
+        "collateral_seized_usd": format_price(totals["collateral_seized"]),
+        "bad_debt_usd": format_price(totals["deficit"]),
+        "left_underwater": len(left),
+        "blocked": dict(blocked),
+        "by_asset": {s: {k: format_amount(v, assets[s].decimals) for k, v in sorted(c.items())}
+                     for s, c in sorted(by_asset.items())},
+        "worst_accounts": [{"account": a, "health_factor_before": format_wad(before[a]),
+                            "health_factor_after": (format_wad(hf) if (hf := book.health_factor(a)) is not None
+                                                    else None),
+                            "bad_debt_usd": format_price(deficit_by_account[a])} for a in worst],
+    }

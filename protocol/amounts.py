@@ -5,6 +5,7 @@ import re
 
 MAX_WHOLE_DIGITS = 40
 _AMOUNT = re.compile(r"^(\d+)(?:\.(\d+))?$")
+_PERCENT = re.compile(r"^(-?)(\d{1,4})(?:\.(\d{1,2}))?$")
 
 
 class AmountError(ValueError):
@@ -52,3 +53,16 @@ def format_price(value: int) -> str:
 
 def format_wad(value: int) -> str:
     return format_amount(value, 18)
+
+
+def parse_percent_bps(raw, *, low_bps: int = -9_900, high_bps: int = 100_000) -> int:
+    """A non-zero percent move as a decimal string ("-12.5", at most 2 decimals) -> basis points."""
+    match = _PERCENT.match(raw.strip()) if isinstance(raw, str) else None
+    if not match:
+        raise AmountError("A percent must be a decimal string such as \"-12.5\" (at most 2 decimals).")
+    sign, whole, frac = match.groups()
+    bps = int(whole) * 100 + int((frac or "").ljust(2, "0"))
+    bps = -bps if sign else bps
+    if bps == 0 or not low_bps <= bps <= high_bps:
+        raise AmountError(f"A percent must be non-zero, at least {low_bps / 100:g} and at most {high_bps / 100:g}.")
+    return bps

@@ -154,3 +154,35 @@ class OutlookSerializer(serializers.Serializer):
                 "health_factor": format_wad(hf) if hf is not None else None,
                 "health_factor_wad": str(hf) if hf is not None else None,
                 "borrowing_power_usd": format_price(o["borrowing_power"])}
+
+
+class WhatIfRequestSerializer(serializers.Serializer):
+    shocks = serializers.DictField(child=serializers.CharField(), help_text='{symbol: percent}, e.g. {"TSLAx": "-20"}')
+    at = serializers.ChoiceField(["now", "next_close"], required=False, default="now",
+                                 help_text="next_close: as just after the next NYSE close, under its haircut policy")
+
+
+class WhatIfAccountSerializer(serializers.Serializer):
+    account = serializers.IntegerField()
+    health_factor_before = serializers.CharField()
+    health_factor_after = serializers.CharField(allow_null=True)
+    bad_debt_usd = serializers.CharField()
+
+
+class WhatIfSerializer(serializers.Serializer):
+    at = serializers.CharField(allow_null=True)
+    shocks_bps = serializers.DictField(child=serializers.IntegerField())
+    accounts_screened = serializers.IntegerField(help_text="found by the set-based screen")
+    accounts_checked = serializers.IntegerField(help_text="checked exactly (at most 20,000)")
+    truncated = serializers.BooleanField()
+    underwater = serializers.IntegerField()
+    debt_at_risk_usd = serializers.CharField()
+    liquidations = serializers.IntegerField()
+    accounts_liquidated = serializers.IntegerField()
+    debt_repaid_usd = serializers.CharField()
+    collateral_seized_usd = serializers.CharField()
+    bad_debt_usd = serializers.CharField()
+    left_underwater = serializers.IntegerField(help_text="under water but not liquidatable now (pauses, grace)")
+    blocked = serializers.DictField(child=serializers.IntegerField())
+    by_asset = serializers.DictField(child=serializers.DictField(child=serializers.CharField()))
+    worst_accounts = WhatIfAccountSerializer(many=True)

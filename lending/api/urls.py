@@ -16,6 +16,7 @@ urlpatterns = [
     path("account/collateral/", views.CollateralView.as_view(), name="account-collateral"),
     path("account/outlook/", views.AccountOutlookView.as_view(), name="account-outlook"),
     path("account/history/", views.HistoryView.as_view(), name="account-history"),
+    path("admin/what-if/", views.WhatIfView.as_view(), name="admin-what-if"),
     path("admin/liquidations/scan/", views.AdminScanView.as_view(), name="admin-liquidation-scan"),
     path("liquidations/", views.LiquidationListView.as_view(), name="liquidation-list"),
 ]

@@ -13,7 +13,7 @@ from markets.api.pagination import NewestFirstCursor
 from markets.api.throttling import ScopedIPThrottle
 from markets.errors import DomainError
 from markets.models import is_symbol
-from protocol.amounts import AmountError, parse_amount
+from protocol.amounts import AmountError, parse_amount, parse_percent_bps
 
 from .. import selectors, services
 from .serializers import (
@@ -24,6 +24,8 @@ from .serializers import (
     LedgerEntrySerializer,
     LiquidationEventSerializer,
     OutlookSerializer,
+    WhatIfRequestSerializer,
+    WhatIfSerializer,
     TokenSerializer,
 )
 
@@ -252,3 +254,42 @@ class LiquidationListView(generics.ListAPIView):
             raise DomainError("asset must be a symbol such as \"TSLAx\".", code="invalid", field="asset")
         return selectors.liquidation_list(user=self.request.user, account=int(account) if account else None,
                                           asset=asset, since=since)
+
+
+class WhatIfView(APIView):
+    """A stress test that changes nothing: shock prices, see who goes under water and what the keeper would
+    liquidate, with Aave's exact amounts and the resulting bad debt."""
+
+    permission_classes = [permissions.IsAdminUser]
+
+    @extend_schema(request=WhatIfRequestSerializer, responses=WhatIfSerializer)
+    def post(self, request):
+        from datetime import timedelta
+
+        from django.utils import timezone
+
+        from markets.errors import NotFound
+        from markets.models import Asset
+        from oracles.clock import MarketClock
+
+        data = _body(request)
+        shocks = data.get("shocks")
+        if not isinstance(shocks, dict) or not shocks or len(shocks) > 50:
+            raise DomainError('shocks must be an object of 1-50 {symbol: percent}, e.g. {"TSLAx": "-20"}.',
+                              code="invalid", field="shocks")
+        known = set(Asset.objects.values_list("symbol", flat=True))
+        parsed = {}
+        for symbol, raw in shocks.items():
+            if not is_symbol(symbol) or symbol not in known:
+                raise NotFound(f"Unknown asset {symbol!r}.", code="unknown_asset", field="shocks")
+            try:
+                parsed[symbol] = parse_percent_bps(raw)
+            except AmountError as exc:
+                raise DomainError(f"{symbol}: {exc}", code="invalid", field=f"shocks.{symbol}") from None
+        at = data.get("at", "now")
+        if at not in ("now", "next_close"):
+            raise DomainError('at must be "now" or "next_close".', code="invalid", field="at")
+        when = None
+        if at == "next_close":
+            when = MarketClock.get("XNYS").state(timezone.now()).next_close + timedelta(minutes=1)
+        return Response(selectors.what_if_shock(shocks_bps=parsed, at=when))

@@ -11,6 +11,7 @@ from markets.api.idempotency import idempotent
 from markets.api.serializers import AuditEntrySerializer
 from markets.errors import DomainError, NotFound
 from markets.models import Asset, is_symbol
+from protocol.amounts import AmountError, parse_percent_bps
 
 from .. import selectors, services
 from ..clock import ClockRangeError, MarketClock
@@ -32,7 +33,6 @@ from .serializers import (
 )
 
 _PRICE = re.compile(r"^\d{1,12}(\.\d{1,8})?$")
-_PERCENT = re.compile(r"^-?\d{1,4}(\.\d{1,2})?$")
 CALENDARS = ("XNYS", "XNAS", "24/7", "ALWAYS_CLOSED")
 
 
@@ -138,16 +138,10 @@ class ShockView(StaffView):
     def post(self, request, symbol: str):
         asset = _asset(symbol)
         data = request.data if isinstance(request.data, dict) else {}
-        raw = data.get("percent")
-        if not isinstance(raw, str) or not _PERCENT.match(raw.strip()):
-            raise DomainError("percent must be a decimal string such as \"-12.5\" (at most 2 decimals).",
-                              code="invalid", field="percent")
-        whole, _, frac = raw.strip().lstrip("-").partition(".")
-        bps = int(whole) * 100 + int(frac.ljust(2, "0") or 0)
-        bps = -bps if raw.strip().startswith("-") else bps
-        if not -9_900 <= bps <= 100_000 or bps == 0:
-            raise DomainError("percent must be non-zero, above -99 and at most 1000.", code="invalid",
-                              field="percent")
+        try:
+            bps = parse_percent_bps(data.get("percent"))
+        except AmountError as exc:
+            raise DomainError(str(exc).replace("A percent", "percent"), code="invalid", field="percent") from None
         at = data.get("at")
         if at not in ("next_open", "now"):
             raise DomainError("at must be \"next_open\" or \"now\".", code="invalid", field="at")

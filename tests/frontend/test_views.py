@@ -170,3 +170,17 @@ def test_account_page_shows_the_outlook_and_the_health_factor_chart():
     assert 'id="hf-chart-data"' in page and '"label": "Health factor"' in page
     partial = client.get("/account/", HTTP_HX_REQUEST="true").content.decode()
     assert 'data-testid="outlook"' in partial and "hf-chart-data" not in partial  # the poll skips the chart
+
+
+def test_risk_desk_what_if_changes_nothing():
+    from lending.models import LiquidationEvent
+
+    user, account = _liquidated_borrower()
+    staff = Client()
+    staff.force_login(make_user(staff=True))
+    events = LiquidationEvent.objects.count()
+    page = staff.post("/risk/TSLAx/", {"form": "what-if", "percent": "-50", "at": "now"}).content.decode()
+    assert 'data-testid="what-if-result"' in page and "Accounts under water</dt><dd>1" in page
+    assert LiquidationEvent.objects.count() == events
+    bad = staff.post("/risk/TSLAx/", {"form": "what-if", "percent": "-1.234", "at": "now"}).content.decode()
+    assert "at most 2 decimals" in bad
