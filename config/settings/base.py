@@ -94,6 +94,10 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "staticfiles"
+try:  # WhiteNoise warns on every request until collectstatic has made it
+    STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+except OSError:  # a read-only deployment: collectstatic made it at build time
+    pass
 # Front-end packages come from npm through `make install` (package-lock.json); nothing from a CDN.
 STATICFILES_DIRS = [
     (prefix, path) for prefix, path in [
