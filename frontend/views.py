@@ -251,8 +251,8 @@ def risk(request, symbol=None):
             lending_services.liquidation_scan_enqueue(round_key=f"manual-{secrets.token_hex(6)}")
             messages.success(request, "Scan queued: the keeper liquidates every account below HF 1.")
             return redirect("frontend:risk", symbol=reserve.asset.symbol)
-        except Exception:  # noqa: BLE001 - the broker is down: say so rather than a 500
-            error = "The task broker is unreachable; the beat scan will run when it is back."
+        except DomainError as exc:  # the broker is down
+            error = exc.message
     from markets.selectors import audit_list
 
     return render(request, "frontend/risk.html", {

@@ -415,14 +415,6 @@ def account_liquidate(*, account_id: int, debt_symbol: str, collateral_symbol: s
         reads=reads)
 
 
-def keeper_liquidate_account(*, account_id: int, round_key: str, oracle_round_id: int | None = None,
-                             reads: dict[str, OracleRead] | None = None, started_at: float | None = None
-                             ) -> list[LiquidationEvent]:
-    """Liquidate one account while HF < 1 and something is liquidatable; idempotent per round_key."""
-    return keeper_liquidate_accounts(account_ids=[account_id], round_key=round_key, oracle_round_id=oracle_round_id,
-                                     reads=reads, started_at=started_at)
-
-
 def keeper_liquidate_accounts(*, account_ids: list[int], round_key: str, oracle_round_id: int | None = None,
                               reads: dict[str, OracleRead] | None = None, started_at: float | None = None
                               ) -> list[LiquidationEvent]:
@@ -469,9 +461,11 @@ def liquidation_scan(*, round_key: str | None = None, oracle_round_id: int | Non
 def liquidation_scan_enqueue(*, round_key: str, oracle_round_id: int | None = None, quiet: bool = False) -> None:
     """Ask a worker for a scan once the current transaction commits (the admin endpoint, a new oracle round).
 
-    With quiet=True a broker outage is logged instead of raised: a price write must not fail for it, and the
-    beat scan catches up once the broker is back."""
+    A broker outage raises BrokerUnavailable (503). With quiet=True it is logged instead: a price write must not
+    fail for it, and the beat scan catches up once the broker is back."""
     import logging
+
+    from markets.errors import BrokerUnavailable
 
     from .tasks import scan_accounts
 
@@ -479,9 +473,10 @@ def liquidation_scan_enqueue(*, round_key: str, oracle_round_id: int | None = No
         try:
             scan_accounts.apply_async(kwargs={"round_key": round_key, "oracle_round_id": oracle_round_id},
                                       queue="liquidations")
-        except Exception:
+        except Exception:  # noqa: BLE001 - whatever the broker client raises, the scan was not queued
             if not quiet:
-                raise
+                raise BrokerUnavailable("The task broker is unreachable; the beat scan will run when it is back.") \
+                    from None
             logging.getLogger(__name__).warning("could not enqueue the scan %s; the beat scan will catch up",
                                                 round_key, exc_info=True)
 

@@ -29,3 +29,10 @@ class Unprocessable(DomainError):
 
     status = 422
     code = "rejected"
+
+
+class BrokerUnavailable(DomainError):
+    """The task broker refused a message: the work was not queued (a 503 the client may retry)."""
+
+    status = 503
+    code = "broker_unavailable"

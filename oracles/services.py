@@ -7,7 +7,7 @@ from django.db import OperationalError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from markets.errors import DomainError, Unprocessable
+from markets.errors import BrokerUnavailable, DomainError, Unprocessable
 from markets.models import Asset
 
 from .models import HaircutPolicy, OracleFeed, OracleRound
@@ -362,8 +362,7 @@ def backtest_create(*, asset: Asset, start, end, policies: list[str], overrides:
         except Exception:  # noqa: BLE001 - any broker failure: the job must not sit queued with nobody to run it
             Backtest.objects.filter(pk=job.pk).update(status=Backtest.Status.FAILED, finished_at=timezone.now(),
                                                       error="The task broker was unreachable; nothing ran.")
-            raise DomainError("The task broker is unreachable; try again when it is back.",
-                              code="broker_unavailable", status=503) from None
+            raise BrokerUnavailable("The task broker is unreachable; try again when it is back.") from None
 
     transaction.on_commit(publish)
     return job

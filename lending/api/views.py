@@ -216,11 +216,7 @@ class AdminScanView(APIView):
         import secrets
 
         round_key = f"manual-{secrets.token_hex(6)}"
-        try:
-            services.liquidation_scan_enqueue(round_key=round_key)
-        except Exception:  # noqa: BLE001 - broker down: say so instead of failing with a 500
-            raise DomainError("The task broker is unreachable; the beat scan will run when it is back.",
-                              code="broker_unavailable", status=503) from None
+        services.liquidation_scan_enqueue(round_key=round_key)
         return Response({"round_key": round_key, "status": "queued"}, status=status.HTTP_202_ACCEPTED)
 
 

@@ -123,8 +123,10 @@ def test_risk_desk_lists_liquidations_and_queues_a_scan(monkeypatch):
     r = staff.post("/risk/TSLAx/", {"form": "scan"})
     assert r.status_code == 302 and queued and queued[0]["round_key"].startswith("manual-")
 
-    def broker_down(**kw):
-        raise ConnectionRefusedError("redis is down")
+    def broker_down(**kw):  # what the service raises when the broker refuses the message
+        from markets.errors import BrokerUnavailable
+
+        raise BrokerUnavailable("The task broker is unreachable; the beat scan will run when it is back.")
 
     monkeypatch.setattr(services, "liquidation_scan_enqueue", broker_down)
     r = staff.post("/risk/TSLAx/", {"form": "scan"})
