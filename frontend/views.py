@@ -230,18 +230,12 @@ def risk(request, symbol=None):
     elif request.method == "POST" and request.POST.get("form") == "what-if":
         what_if_form = WhatIfForm(request.POST)
         if what_if_form.is_valid():
-            from datetime import timedelta
-
-            from django.utils import timezone
-
             from protocol.amounts import parse_percent_bps
 
             try:
                 bps = parse_percent_bps(what_if_form.cleaned_data["percent"])
-                at = None
-                if what_if_form.cleaned_data["at"] == "next_close":
-                    at = MarketClock.get("XNYS").state(timezone.now()).next_close + timedelta(minutes=1)
-                what_if = lending_selectors.what_if_shock(shocks_bps={reserve.asset.symbol: bps}, at=at)
+                what_if = lending_selectors.what_if_shock(shocks_bps={reserve.asset.symbol: bps},
+                                                          when=what_if_form.cleaned_data["at"])
             except AmountError as exc:
                 error = f"What-if: {exc}"
     elif request.method == "POST" and request.POST.get("form") == "scan":

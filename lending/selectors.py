@@ -137,11 +137,16 @@ def _reads_at(positions, at) -> dict[str, OracleRead]:
     return {p.reserve.asset.symbol: oracle_read(p.reserve.asset, at=at) for p in positions}
 
 
+def _just_after(moment):
+    """A minute into the session (or closure) that begins at `moment`: the instant whose policy we want."""
+    from datetime import timedelta
+
+    return moment + timedelta(minutes=1)
+
+
 def account_outlook(account: Account, *, now=None) -> list[dict]:
     """The health factor at the next NYSE close and the next open, at today's prices and positions: a borrower
     sees before the weekend what the closed-market haircut will do to them (nothing else moving)."""
-    from datetime import timedelta
-
     from django.utils import timezone
 
     from oracles.clock import MarketClock
@@ -154,7 +159,7 @@ def account_outlook(account: Account, *, now=None) -> list[dict]:
     moments = [("next NYSE close", state.next_close), ("next NYSE open", state.next_open)]
     outlook = []
     for label, at in sorted((m for m in moments if m[1] is not None), key=lambda m: m[1]):
-        after = at + timedelta(minutes=1)  # just inside the session (or closure) that begins there
+        after = _just_after(at)
         reads = _reads_at(positions, after)
         health = health_of(positions, reads, int(after.timestamp()))
         haircuts = {s: r.haircut_bps for s, r in reads.items() if r.haircut_bps}
@@ -230,18 +235,26 @@ def account_health_history(account: Account, *, hours: int = 96, points: int = 4
 WHAT_IF_MAX_ACCOUNTS = 20_000  # accounts checked exactly per what-if (in memory); the screen counts every one
 
 
-def what_if_shock(*, shocks_bps: dict[str, int], at=None) -> dict:
-    """Price shocks on today's oracle reads (read at `at`, e.g. just after the next close, so that instant's
-    haircut policy and pauses apply): which accounts go under water and what the keeper would do to them, with
-    Aave's exact amounts, computed in memory and never written."""
+WHAT_IF_WHEN = ("now", "next_close")
+
+
+def what_if_shock(*, shocks_bps: dict[str, int], when: str = "now") -> dict:
+    """Price shocks on today's oracle reads, now or just after the next NYSE close (so that instant's haircut
+    policy and pauses apply): which accounts go under water and what the keeper would do to them, with Aave's
+    exact amounts, computed in memory and never written."""
     import dataclasses
     from collections import Counter, defaultdict
+
+    from django.utils import timezone
+
+    from oracles.clock import MarketClock
 
     from protocol.amounts import format_amount, format_price, format_wad
 
     from .liquidation import LiquidationBook
     from .scanner import reserve_factors, screen_accounts
 
+    at = _just_after(MarketClock.get("XNYS").state(timezone.now()).next_close) if when == "next_close" else None
     assets = {a.symbol: a for a in Asset.objects.order_by("id")}
     reads = {}
     for symbol, asset in assets.items():

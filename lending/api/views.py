@@ -260,13 +260,8 @@ class WhatIfView(APIView):
 
     @extend_schema(request=WhatIfRequestSerializer, responses=WhatIfSerializer)
     def post(self, request):
-        from datetime import timedelta
-
-        from django.utils import timezone
-
         from markets.errors import NotFound
         from markets.models import Asset
-        from oracles.clock import MarketClock
 
         data = _body(request)
         shocks = data.get("shocks")
@@ -283,9 +278,6 @@ class WhatIfView(APIView):
             except AmountError as exc:
                 raise DomainError(f"{symbol}: {exc}", code="invalid", field=f"shocks.{symbol}") from None
         at = data.get("at", "now")
-        if at not in ("now", "next_close"):
+        if at not in selectors.WHAT_IF_WHEN:
             raise DomainError('at must be "now" or "next_close".', code="invalid", field="at")
-        when = None
-        if at == "next_close":
-            when = MarketClock.get("XNYS").state(timezone.now()).next_close + timedelta(minutes=1)
-        return Response(selectors.what_if_shock(shocks_bps=parsed, at=when))
+        return Response(selectors.what_if_shock(shocks_bps=parsed, when=at))
