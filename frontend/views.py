@@ -57,21 +57,11 @@ def register(request):
 
 
 def _liquidation_rows(events) -> list[dict]:
-    """Liquidation events for display: token amounts with their symbols, HF before and after, the keeper's view."""
-    rows = []
-    for e in events:
-        debt, coll = e.debt_asset, e.collateral_asset
-        rows.append({
-            "when": e.created_at, "account": e.account_id, "step": e.step, "round": e.round_key,
-            "repaid": f"{format_amount(e.debt_repaid, debt.decimals)} {debt.symbol}",
-            "seized": f"{format_amount(e.collateral_seized, coll.decimals)} {coll.symbol}",
-            "fee": f"{format_amount(e.protocol_fee, coll.decimals)} {coll.symbol}",
-            "deficit": f"{format_amount(e.deficit, debt.decimals)} {debt.symbol}" if e.deficit else "",
-            "hf_before": format_wad(e.health_factor_before)[:8],
-            "hf_after": format_wad(e.health_factor_after)[:8] if e.health_factor_after is not None else "∞ (no debt)",
-            "price": format_price(e.collateral_price), "session": e.session, "latency_ms": e.latency_ms,
-        })
-    return rows
+    """Liquidation events as the API shows them (token amounts, HF), plus the datetime for the template."""
+    from lending.api.serializers import LiquidationEventSerializer
+
+    events = list(events)
+    return [{**row, "when": e.created_at} for e, row in zip(events, LiquidationEventSerializer(events, many=True).data)]
 
 
 def _audit_row(entry) -> dict:
