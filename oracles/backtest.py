@@ -34,7 +34,7 @@ from __future__ import annotations
 import csv
 import math
 import pathlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Callable
@@ -43,7 +43,7 @@ import numpy as np
 
 from protocol.core import (
     HEALTH_FACTOR_LIQUIDATION_THRESHOLD,
-    MIN_BASE_MAX_CLOSE_FACTOR_THRESHOLD,
+    MIN_LEFTOVER_BASE,
     DustError,
     quote_liquidation,
 )
@@ -125,7 +125,6 @@ class Result:
     haircut_bps_sum: int = 0
     closures: int = 0
     parameters: Parameters | None = None
-    details: list[dict] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         usd = lambda units: _usd(units * PRICE_UNIT // 10**DEBT_DECIMALS)  # noqa: E731 - USDC at $1
@@ -313,7 +312,7 @@ class _Run:
                     self.deficit(b.debt, day)
                     b.debt = 0
                 hf = _health_factor(b, oracle_price, lt)
-            if not b.wiped and _value(b.collateral, market_price) < MIN_BASE_MAX_CLOSE_FACTOR_THRESHOLD // 2:
+            if not b.wiped and _value(b.collateral, market_price) < MIN_LEFTOVER_BASE:
                 b.wiped = True  # under $1,000 of collateral left: out of the game (no new deposit)
                 r.accounts_wiped += 1
 

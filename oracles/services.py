@@ -276,10 +276,10 @@ def backtest_parameters(*, asset: Asset, overrides: dict | None = None):
 
 
 def backtest_validate(*, asset: Asset, start, end, policies: list[str], overrides: dict | None = None):
-    """Everything a backtest needs, checked before it is queued; returns the asset's bars and sessions."""
+    """Everything a backtest needs, checked before it is queued: (bars, sessions in range, risk parameters)."""
     from . import backtest
 
-    backtest_parameters(asset=asset, overrides=overrides)
+    parameters = backtest_parameters(asset=asset, overrides=overrides)
 
     if not policies:
         raise DomainError(f"Name at least one policy: {', '.join(backtest.POLICIES)}.", code="required",
@@ -306,7 +306,7 @@ def backtest_validate(*, asset: Asset, start, end, policies: list[str], override
     if "kamino" in policies and bars.ticker not in backtest.KAMINO_LTV_LT:
         raise Unprocessable(f"Kamino lists no {bars.ticker} market; kamino covers "
                             f"{', '.join(sorted(backtest.KAMINO_LTV_LT))}.", code="invalid", field="policies")
-    return bars, sessions
+    return bars, sessions, parameters
 
 
 def backtest_compute(*, asset: Asset, start, end, policies: list[str], overrides: dict | None = None,
@@ -316,8 +316,8 @@ def backtest_compute(*, asset: Asset, start, end, policies: list[str], overrides
     from . import backtest, haircut
     from .clock import MarketClock
 
-    bars, sessions = backtest_validate(asset=asset, start=start, end=end, policies=policies, overrides=overrides)
-    parameters = backtest_parameters(asset=asset, overrides=overrides)
+    bars, sessions, parameters = backtest_validate(asset=asset, start=start, end=end, policies=policies,
+                                                   overrides=overrides)
     policy = HaircutPolicy.objects.filter(asset=asset).first()
     coverage = float(policy.coverage) if policy else 0.99
     k_table = fixed_bps = None
@@ -352,7 +352,7 @@ def backtest_create(*, asset: Asset, start, end, policies: list[str], overrides:
     from .tasks import run_backtest
 
     policies = list(dict.fromkeys(policies))
-    _, sessions = backtest_validate(asset=asset, start=start, end=end, policies=policies, overrides=overrides)
+    _, sessions, _ = backtest_validate(asset=asset, start=start, end=end, policies=policies, overrides=overrides)
     job = Backtest.objects.create(asset=asset, date_from=start, date_to=end, policies=policies,
                                   parameters=dict(overrides or {}), total=sessions * len(policies), created_by=actor)
 
