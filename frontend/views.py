@@ -180,72 +180,80 @@ def market_detail(request, symbol):
 
 @staff_member_required(login_url="frontend:login")
 def risk(request, symbol=None):
+    """The risk desk: one page, several forms; a POST names its form and goes to that form's handler."""
     reserve = get_object_or_404(Reserve.objects.select_related("asset"), asset__symbol=symbol or "TSLAx")
     initial = {f: getattr(reserve, f) for f in RiskForm.base_fields if f != "reason"}
-    form, price_form, error = RiskForm(initial=initial), PriceForm(), None
-    what_if_form, what_if = WhatIfForm(initial={"percent": "-20"}), None
-    if request.method == "POST" and request.POST.get("form") == "risk":
-        form = RiskForm(request.POST)
-        if form.is_valid():
-            changes = dict(form.cleaned_data)
-            reason = changes.pop("reason")
-            try:
-                reserve_update_parameters(symbol=reserve.asset.symbol, actor=request.user, changes=changes,
-                                          reason=reason)
-                messages.success(request, "Parameters saved and audited.")
-                return redirect("frontend:risk", symbol=reserve.asset.symbol)
-            except ValidationFailed as exc:
-                error = exc.message
-    elif request.method == "POST" and request.POST.get("form") == "price":
-        price_form = PriceForm(request.POST)
-        if price_form.is_valid():
-            try:
-                price = parse_amount(price_form.cleaned_data["price"].strip(), 8)
-                oracle_set_manual_price(asset=reserve.asset, price=price, actor=request.user,
-                                        reason=price_form.cleaned_data["reason"])
-                messages.success(request, f"{reserve.asset.symbol} pinned at ${format_price(price)}; a scan runs.")
-                return redirect("frontend:risk", symbol=reserve.asset.symbol)
-            except AmountError as exc:
-                error = f"Price: {exc}"
-    elif request.method == "POST" and request.POST.get("form") == "revert":
-        from oracles.services import audit_revert
-
+    ctx = {"form": RiskForm(initial=initial), "price_form": PriceForm(), "error": None,
+           "what_if_form": WhatIfForm(initial={"percent": "-20"}), "what_if": None}
+    handler, prefix = _RISK_FORMS.get(request.POST.get("form"), (None, "")) if request.method == "POST" else (None, "")
+    if handler:
         try:
-            entry = audit_revert(entry_id=int(request.POST.get("entry", "0") or 0), actor=request.user,
-                                 reason="undo on the risk desk")
-            messages.success(request, f"Reverted: {entry.target} {entry.field} is back to {entry.new_value}.")
-            return redirect("frontend:risk", symbol=reserve.asset.symbol)
-        except (DomainError, ValueError) as exc:
-            error = getattr(exc, "message", "Choose a change to revert.")
-    elif request.method == "POST" and request.POST.get("form") == "what-if":
-        what_if_form = WhatIfForm(request.POST)
-        if what_if_form.is_valid():
-            from protocol.amounts import parse_percent_bps
-
-            try:
-                bps = parse_percent_bps(what_if_form.cleaned_data["percent"])
-                what_if = lending_selectors.what_if_shock(shocks_bps={reserve.asset.symbol: bps},
-                                                          when=what_if_form.cleaned_data["at"])
-            except AmountError as exc:
-                error = f"What-if: {exc}"
-    elif request.method == "POST" and request.POST.get("form") == "scan":
-        import secrets
-
-        try:
-            lending_services.liquidation_scan_enqueue(round_key=f"manual-{secrets.token_hex(6)}")
-            messages.success(request, "Scan queued: the keeper liquidates every account below HF 1.")
-            return redirect("frontend:risk", symbol=reserve.asset.symbol)
-        except DomainError as exc:  # the broker is down
-            error = exc.message
+            notice = handler(request, reserve, ctx)
+            if notice:
+                messages.success(request, notice)
+                return redirect("frontend:risk", symbol=reserve.asset.symbol)
+        except (ValidationFailed, DomainError, AmountError) as exc:
+            ctx["error"] = prefix + getattr(exc, "message", str(exc))
     from markets.selectors import audit_list
 
     return render(request, "frontend/risk.html", {
-        "reserve": reserve, "form": form, "price_form": price_form, "error": error, "what_if_form": what_if_form,
-        "what_if": what_if,
-        "symbols": Asset.objects.order_by("id").values_list("symbol", flat=True),
+        **ctx, "reserve": reserve, "symbols": Asset.objects.order_by("id").values_list("symbol", flat=True),
         "audit": [_audit_row(a) for a in audit_list()[:30]],
         "liquidations": _liquidation_rows(lending_selectors.liquidation_list(user=request.user)[:30]),
     })
+
+
+# Each handler returns a notice once it has acted (then the page redirects), or None to show the page again.
+
+def _risk_parameters(request, reserve, ctx) -> str | None:
+    ctx["form"] = form = RiskForm(request.POST)
+    if not form.is_valid():
+        return None
+    changes = dict(form.cleaned_data)
+    reason = changes.pop("reason")
+    reserve_update_parameters(symbol=reserve.asset.symbol, actor=request.user, changes=changes, reason=reason)
+    return "Parameters saved and audited."
+
+
+def _risk_price(request, reserve, ctx) -> str | None:
+    ctx["price_form"] = form = PriceForm(request.POST)
+    if not form.is_valid():
+        return None
+    price = parse_amount(form.cleaned_data["price"].strip(), 8)
+    oracle_set_manual_price(asset=reserve.asset, price=price, actor=request.user, reason=form.cleaned_data["reason"])
+    return f"{reserve.asset.symbol} pinned at ${format_price(price)}; a scan runs."
+
+
+def _risk_revert(request, reserve, ctx) -> str:
+    from oracles.services import audit_revert
+
+    raw = request.POST.get("entry", "")
+    if not raw.isdigit():
+        raise DomainError("Choose a change to revert.")
+    entry = audit_revert(entry_id=int(raw), actor=request.user, reason="undo on the risk desk")
+    return f"Reverted: {entry.target} {entry.field} is back to {entry.new_value}."
+
+
+def _risk_what_if(request, reserve, ctx) -> None:
+    from protocol.amounts import parse_percent_bps
+
+    ctx["what_if_form"] = form = WhatIfForm(request.POST)
+    if form.is_valid():
+        bps = parse_percent_bps(form.cleaned_data["percent"])
+        ctx["what_if"] = lending_selectors.what_if_shock(shocks_bps={reserve.asset.symbol: bps},
+                                                         when=form.cleaned_data["at"])
+    return None  # a what-if writes nothing: show its result on the page
+
+
+def _risk_scan(request, reserve, ctx) -> str:
+    import secrets
+
+    lending_services.liquidation_scan_enqueue(round_key=f"manual-{secrets.token_hex(6)}")
+    return "Scan queued: the keeper liquidates every account below HF 1."
+
+
+_RISK_FORMS = {"risk": (_risk_parameters, ""), "price": (_risk_price, "Price: "), "revert": (_risk_revert, ""),
+               "what-if": (_risk_what_if, "What-if: "), "scan": (_risk_scan, "")}
 
 
 @staff_member_required(login_url="frontend:login")
