@@ -174,31 +174,33 @@ def warm_up(account_ids: list[int]) -> None:
     time.sleep(1)
 
 
+# Per reserve, the sums of its positions' scaled balances (what its scaled totals must equal).
+POSITION_SUMS = "(SELECT reserve_id, sum(scaled_supply) s, sum(scaled_debt) d FROM lending_position GROUP BY reserve_id)"
+
+
 def scaled_totals_from_positions() -> None:
     with connection.cursor() as c:
         c.execute("UPDATE markets_reserve r SET total_scaled_supply = coalesce(p.s, 0), "
-                  "total_scaled_debt = coalesce(p.d, 0) FROM markets_reserve r2 LEFT JOIN (SELECT reserve_id, "
-                  "sum(scaled_supply) s, sum(scaled_debt) d FROM lending_position GROUP BY reserve_id) p "
+                  f"total_scaled_debt = coalesce(p.d, 0) FROM markets_reserve r2 LEFT JOIN {POSITION_SUMS} p "
                   "ON p.reserve_id = r2.id WHERE r.id = r2.id")
 
 
 def unbalanced_reserves() -> list[str]:
     """After the run: reserves whose scaled totals differ from the sum of their positions (must be none)."""
     with connection.cursor() as c:
-        c.execute("SELECT a.symbol FROM markets_reserve r JOIN markets_asset a ON a.id = r.asset_id LEFT JOIN "
-                  "(SELECT reserve_id, sum(scaled_supply) s, sum(scaled_debt) d FROM lending_position "
-                  "GROUP BY reserve_id) p ON p.reserve_id = r.id WHERE r.total_scaled_supply <> coalesce(p.s, 0) "
+        c.execute(f"SELECT a.symbol FROM markets_reserve r JOIN markets_asset a ON a.id = r.asset_id LEFT JOIN "
+                  f"{POSITION_SUMS} p ON p.reserve_id = r.id WHERE r.total_scaled_supply <> coalesce(p.s, 0) "
                   "OR r.total_scaled_debt <> coalesce(p.d, 0) ORDER BY a.symbol")
         return [row[0] for row in c.fetchall()]
 
 
 def underwater_left() -> int:
     """After the run: screened candidates whose exact HF is still below 1 (0 means every one was liquidated)."""
-    left = 0
-    for account in Account.objects.filter(pk__in=screen_accounts()):
-        hf = account_health(account).health_factor
-        left += hf is not None and hf < E18
-    return left
+    from lending.liquidation import LiquidationBook
+
+    book = LiquidationBook(account_ids=screen_accounts(), liquidator=None, treasury=None, reads=None,
+                           lock_accounts=False)  # exact HFs in memory, a few queries for all of them
+    return sum(1 for a in book.accounts if (hf := book.health_factor(a)) is not None and hf < E18)
 
 
 def ensure_database() -> None:
