@@ -260,15 +260,14 @@ _RISK_FORMS = {"risk": (_risk_parameters, ""), "price": (_risk_price, "Price: ")
 def backtests(request):
     """Queue a backtest of closed-market policies on real history; list the recent ones."""
     from oracles import selectors as oracle_selectors
-    from oracles.services import backtest_create
+    from oracles.services import BACKTEST_PARAMETERS, backtest_create
 
     form, error = BacktestForm(request.POST or None, initial={
         "asset": "TSLAx", "date_from": "2020-01-01", "date_to": "2024-12-31",
         "policies": ["none", "kamino", "fixed", "calibrated", "pause_when_closed"]}), None
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        overrides = {f: data[f] for f in ("ltv_bps", "liquidation_threshold_bps", "liquidation_bonus_bps")
-                     if data[f] is not None}
+        overrides = {f: data[f] for f in BACKTEST_PARAMETERS if data[f] is not None}
         try:
             job = backtest_create(asset=Asset.objects.get(symbol=data["asset"]), start=data["date_from"],
                                   end=data["date_to"], policies=data["policies"], overrides=overrides,

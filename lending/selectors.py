@@ -71,11 +71,13 @@ def account_positions(account: Account) -> list[Position]:
     return list(account.positions.select_related("reserve__asset").order_by("reserve_id"))
 
 
-def reads_for(positions, extra_assets=()) -> dict[str, OracleRead]:
+def reads_for(positions, extra_assets=(), *, at=None) -> dict[str, OracleRead]:
+    """The oracle reads of the positions' assets, now or at instant `at` (each asset's latest price, with the
+    session, closure kind and therefore the haircut of that instant)."""
     assets = {p.reserve.asset.symbol: p.reserve.asset for p in positions}
     for a in extra_assets:
         assets[a.symbol] = a
-    return {sym: oracle_read(a) for sym, a in assets.items()}
+    return {sym: oracle_read(a, at=at) for sym, a in assets.items()}
 
 
 def account_health(account: Account, *, now: int | None = None) -> Health:
@@ -131,12 +133,6 @@ def liquidation_list(*, user, account: int | None = None, asset: str | None = No
     return qs
 
 
-def _reads_at(positions, at) -> dict[str, OracleRead]:
-    """Each asset's oracle read at instant `at` with its latest price: what the policy will make of today's price
-    then (the session and closure kind at `at` decide the haircut)."""
-    return {p.reserve.asset.symbol: oracle_read(p.reserve.asset, at=at) for p in positions}
-
-
 def _just_after(moment):
     """A minute into the session (or closure) that begins at `moment`: the instant whose policy we want."""
     from datetime import timedelta
@@ -160,7 +156,7 @@ def account_outlook(account: Account, *, now=None) -> list[dict]:
     outlook = []
     for label, at in sorted((m for m in moments if m[1] is not None), key=lambda m: m[1]):
         after = _just_after(at)
-        reads = _reads_at(positions, after)
+        reads = reads_for(positions, at=after)
         health = health_of(positions, reads, int(after.timestamp()))
         haircuts = {s: r.haircut_bps for s, r in reads.items() if r.haircut_bps}
         outlook.append({"label": label, "at": at, "closure_kind": MarketClock.get("XNYS").state(after).closure_kind,
