@@ -7,7 +7,7 @@ from django.db.models import Q
 
 from markets.models import Asset, Reserve
 from markets.services import now_seconds, reserve_state
-from oracles.selectors import OracleRead, oracle_read
+from oracles.selectors import OracleRead, oracle_reads
 from protocol.core import (
     AccountData,
     PositionValue,
@@ -77,7 +77,7 @@ def reads_for(positions, extra_assets=(), *, at=None) -> dict[str, OracleRead]:
     assets = {p.reserve.asset.symbol: p.reserve.asset for p in positions}
     for a in extra_assets:
         assets[a.symbol] = a
-    return {sym: oracle_read(a, at=at) for sym, a in assets.items()}
+    return oracle_reads(assets.values(), at=at)
 
 
 def account_health(account: Account, *, now: int | None = None) -> Health:
@@ -252,14 +252,10 @@ def what_if_shock(*, shocks_bps: dict[str, int], when: str = "now") -> dict:
 
     at = _just_after(MarketClock.get("XNYS").state(timezone.now()).next_close) if when == "next_close" else None
     assets = {a.symbol: a for a in Asset.objects.order_by("id")}
-    reads = {}
-    for symbol, asset in assets.items():
-        read = oracle_read(asset, at=at)
-        bps = shocks_bps.get(symbol, 0)
-        if bps:
-            price = read.reference_price * (10_000 + bps) // 10_000
-            read = dataclasses.replace(read, reference_price=price, token_price=price)
-        reads[symbol] = read
+    reads = oracle_reads(assets.values(), at=at)
+    for symbol, bps in shocks_bps.items():
+        price = reads[symbol].reference_price * (10_000 + bps) // 10_000
+        reads[symbol] = dataclasses.replace(reads[symbol], reference_price=price, token_price=price)
     now = int(at.timestamp()) if at else now_seconds()
     candidates = screen_accounts(reserve_factors(reads, now))
     book = LiquidationBook(account_ids=candidates[:WHAT_IF_MAX_ACCOUNTS], liquidator=None, treasury=None, reads=reads,

@@ -144,9 +144,9 @@ def _last_open(calendar: str, at: datetime) -> datetime | None:
     return fn(at) if fn else None
 
 
-def oracle_reads(assets) -> dict[str, OracleRead]:
-    """Reads for many assets at one instant, in two queries."""
-    at = timezone.now()
+def oracle_reads(assets, *, at: datetime | None = None) -> dict[str, OracleRead]:
+    """Reads for many assets at one instant (now unless `at` says), in two queries."""
+    at = at or timezone.now()
     assets = list(assets)
     ids = [a.pk for a in assets]
     feeds = {f.asset_id: f for f in OracleFeed.objects.select_related("latest_round").filter(asset_id__in=ids)}

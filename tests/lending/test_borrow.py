@@ -76,8 +76,11 @@ def test_stale_collateral_price_blocks_borrow(account, monkeypatch):
             return replace(read, flags=("stale",))
         return read
 
+    def stale_many(assets, *, at=None):
+        return {a.symbol: stale(a, at=at) for a in assets}
+
     monkeypatch.setattr("lending.services.oracle_read", stale)
-    monkeypatch.setattr("lending.selectors.oracle_read", stale)
+    monkeypatch.setattr("lending.selectors.oracle_reads", stale_many)
     with pytest.raises(DomainError) as err:
         borrow(account, E6)
     assert err.value.code == "price_stale"
