@@ -2,7 +2,13 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import UserCreationForm
 
+from lending.services import username_available
+from markets.errors import DomainError
 from markets.models import Asset
+from markets.services import MAX_BPS_FIELD, MAX_VALID_CAP
+from protocol.amounts import AmountError, parse_price
+
+from .fields import AsciiDateField, AsciiIntegerField
 
 ACTIONS = [("faucet", "Faucet"), ("supply", "Supply"), ("withdraw", "Withdraw"), ("borrow", "Borrow"),
            ("repay", "Repay")]
@@ -12,6 +18,14 @@ class RegisterForm(UserCreationForm):
     class Meta:
         model = get_user_model()
         fields = ["username"]
+
+    def clean_username(self):
+        """The API's rules: no address-like, system or wallet- names, none equal to another in any case or form."""
+        try:
+            self.cleaned_data["username"] = username_available(self.cleaned_data["username"])
+        except DomainError as exc:
+            raise forms.ValidationError(exc.message, code=exc.code) from None
+        return super().clean_username()
 
 
 class ActionForm(forms.Form):
@@ -26,13 +40,13 @@ class ActionForm(forms.Form):
 
 
 class RiskForm(forms.Form):
-    ltv_bps = forms.IntegerField(label="LTV (bps)", min_value=0, max_value=10_000)
-    liquidation_threshold_bps = forms.IntegerField(label="Liquidation threshold (bps)", min_value=0,
-                                                   max_value=10_000)
-    liquidation_bonus_bps = forms.IntegerField(label="Liquidation bonus (bps, 10500 = +5%)", min_value=0,
-                                               max_value=20_000)
-    supply_cap = forms.IntegerField(label="Supply cap (whole tokens, 0 = none)", min_value=0)
-    borrow_cap = forms.IntegerField(label="Borrow cap (whole tokens, 0 = none)", min_value=0)
+    ltv_bps = AsciiIntegerField(label="LTV (bps)", min_value=0, max_value=10_000)
+    liquidation_threshold_bps = AsciiIntegerField(label="Liquidation threshold (bps)", min_value=0,
+                                                  max_value=10_000)
+    liquidation_bonus_bps = AsciiIntegerField(label="Liquidation bonus (bps, 10500 = +5%)", min_value=0,
+                                              max_value=20_000)
+    supply_cap = AsciiIntegerField(label="Supply cap (whole tokens, 0 = none)", min_value=0, max_value=MAX_VALID_CAP)
+    borrow_cap = AsciiIntegerField(label="Borrow cap (whole tokens, 0 = none)", min_value=0, max_value=MAX_VALID_CAP)
     paused = forms.BooleanField(label="Paused", required=False)
     frozen = forms.BooleanField(label="Frozen", required=False)
     reason = forms.CharField(label="Reason (required, goes to the audit trail)", max_length=500)
@@ -41,6 +55,13 @@ class RiskForm(forms.Form):
 class PriceForm(forms.Form):
     price = forms.CharField(label="Manual price (USD)", max_length=30)
     reason = forms.CharField(label="Reason", max_length=500, required=False)
+    confirm = forms.BooleanField(label="Confirm a price more than 10× away from the current one", required=False)
+
+    def clean_price(self):
+        try:
+            return parse_price(self.cleaned_data["price"])
+        except AmountError as exc:
+            raise forms.ValidationError(str(exc), code="invalid") from None
 
 
 BACKTEST_POLICIES = [
@@ -54,13 +75,16 @@ BACKTEST_POLICIES = [
 
 class BacktestForm(forms.Form):
     asset = forms.ChoiceField(label="Asset")
-    date_from = forms.DateField(label="From (first session)", widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = forms.DateField(label="To (last session)", widget=forms.DateInput(attrs={"type": "date"}))
+    date_from = AsciiDateField(label="From (first session)", widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = AsciiDateField(label="To (last session)", widget=forms.DateInput(attrs={"type": "date"}))
     policies = forms.MultipleChoiceField(label="Policies", choices=BACKTEST_POLICIES,
                                          widget=forms.CheckboxSelectMultiple)
-    ltv_bps = forms.IntegerField(label="What-if LTV (bps, blank = the reserve's)", required=False)
-    liquidation_threshold_bps = forms.IntegerField(label="What-if liquidation threshold (bps)", required=False)
-    liquidation_bonus_bps = forms.IntegerField(label="What-if liquidation bonus (bps, 10500 = +5%)", required=False)
+    ltv_bps = AsciiIntegerField(label="What-if LTV (bps, blank = the reserve's)", required=False, min_value=0,
+                                max_value=MAX_BPS_FIELD)
+    liquidation_threshold_bps = AsciiIntegerField(label="What-if liquidation threshold (bps)", required=False,
+                                                  min_value=0, max_value=MAX_BPS_FIELD)
+    liquidation_bonus_bps = AsciiIntegerField(label="What-if liquidation bonus (bps, 10500 = +5%)", required=False,
+                                              min_value=0, max_value=MAX_BPS_FIELD)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

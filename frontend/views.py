@@ -10,9 +10,10 @@ from django.views.decorators.http import require_POST
 
 from lending import selectors as lending_selectors
 from lending import services as lending_services
+from lending.identity import address_display
 from markets import selectors as market_selectors
 from markets.errors import DomainError
-from markets.models import Asset, Reserve
+from markets.models import Asset, Reserve, is_symbol
 from markets.services import ValidationFailed, reserve_update_parameters
 from oracles.clock import MarketClock
 from oracles.models import OracleRound
@@ -49,11 +50,16 @@ def dashboard(request):
 def register(request):
     form = RegisterForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        user = form.save()
-        lending_services.account_for_user(user)
-        login(request, user)
-        return redirect("frontend:account")
-    return render(request, "frontend/register.html", {"form": form})
+        try:  # the service checks the name again, under its lock
+            user = lending_services.user_register(username=form.cleaned_data["username"],
+                                                  password=form.cleaned_data["password1"])
+        except DomainError as exc:
+            form.add_error("username", exc.message)
+        else:
+            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            return redirect("frontend:account")
+    # A refused registration (weak password, taken name) is a 400, as on the API.
+    return render(request, "frontend/register.html", {"form": form}, status=400 if form.is_bound else 200)
 
 
 def _liquidation_rows(events) -> list[dict]:
@@ -91,6 +97,7 @@ def _account_context(request, form=None, error=None, notice=None):
                  for p in summary.positions]
     return {
         "form": form or ActionForm(), "actions": ACTIONS, "error": error, "notice": notice,
+        "address": address_display(account.eth_address),
         "wallet": {s: format_amount(v, summary.decimals[s]) for s, v in summary.wallet.items()},
         "positions": positions,
         "health_factor": format_wad(hf)[:8] if hf is not None else None,
@@ -152,6 +159,7 @@ def account_action(request):
 @login_required
 @require_POST
 def toggle_collateral(request, symbol):
+    _require_symbol(symbol)
     error = None
     try:
         lending_services.account_set_collateral(account=lending_services.account_for_user(request.user),
@@ -161,7 +169,16 @@ def toggle_collateral(request, symbol):
     return render(request, "frontend/partials/account_panel.html", _account_context(request, error=error))
 
 
+def _require_symbol(symbol) -> None:
+    """Shape check before any query: a NUL byte or a surrogate must never reach the database."""
+    from django.http import Http404
+
+    if symbol is not None and not is_symbol(symbol):
+        raise Http404("No such asset")
+
+
 def market_detail(request, symbol):
+    _require_symbol(symbol)
     asset = get_object_or_404(Asset, symbol=symbol)
     rounds = list(OracleRound.objects.filter(asset=asset).order_by("-id")[:500])[::-1]
     spans = []
@@ -173,34 +190,41 @@ def market_detail(request, symbol):
                  {"label": "Reference (USD)", "stroke": "#2563eb", "values": [r.reference_price / 1e8 for r in rounds]},
                  {"label": "Token 24/7 (USD)", "stroke": "#f59e0b", "values": [r.token_price / 1e8 for r in rounds]}]}
     return render(request, "frontend/market.html", {
-        "asset": asset, "reserve": Reserve.objects.get(asset=asset), "chart": chart,
+        "asset": asset, "reserve": get_object_or_404(Reserve, asset=asset), "chart": chart,
         "read": (read := oracle_reads([asset])[asset.symbol]), "price": format_price(read.reference_price),
         "effective": format_price(read.effective_price)})
 
 
 @staff_member_required(login_url="frontend:login")
 def risk(request, symbol=None):
-    """The risk desk: one page, several forms; a POST names its form and goes to that form's handler."""
+    """The risk desk: one page, several forms; a POST names its form and goes to that form's handler.
+    Input that fails its form's checks answers 400; a refusal by the service shows on the page (200)."""
+    _require_symbol(symbol)
     reserve = get_object_or_404(Reserve.objects.select_related("asset"), asset__symbol=symbol or "TSLAx")
     initial = {f: getattr(reserve, f) for f in RiskForm.base_fields if f != "reason"}
     ctx = {"form": RiskForm(initial=initial), "price_form": PriceForm(), "error": None,
            "what_if_form": WhatIfForm(initial={"percent": "-20"}), "what_if": None}
     handler, prefix = _RISK_FORMS.get(request.POST.get("form"), (None, "")) if request.method == "POST" else (None, "")
+    status = 200
     if handler:
         try:
             notice = handler(request, reserve, ctx)
             if notice:
                 messages.success(request, notice)
                 return redirect("frontend:risk", symbol=reserve.asset.symbol)
-        except (ValidationFailed, DomainError, AmountError) as exc:
-            ctx["error"] = prefix + getattr(exc, "message", str(exc))
+            if any(form.is_bound and form.errors for form in (ctx["form"], ctx["price_form"], ctx["what_if_form"])):
+                status = 400
+        except AmountError as exc:
+            ctx["error"], status = prefix + str(exc), 400
+        except (ValidationFailed, DomainError) as exc:
+            ctx["error"] = prefix + exc.message
     from markets.selectors import audit_list
 
     return render(request, "frontend/risk.html", {
         **ctx, "reserve": reserve, "symbols": Asset.objects.order_by("id").values_list("symbol", flat=True),
         "audit": [_audit_row(a) for a in audit_list()[:30]],
         "liquidations": _liquidation_rows(lending_selectors.liquidation_list(user=request.user)[:30]),
-    })
+    }, status=status)
 
 
 # Each handler returns a notice once it has acted (then the page redirects), or None to show the page again.
@@ -219,18 +243,22 @@ def _risk_price(request, reserve, ctx) -> str | None:
     ctx["price_form"] = form = PriceForm(request.POST)
     if not form.is_valid():
         return None
-    price = parse_amount(form.cleaned_data["price"].strip(), 8)
-    oracle_set_manual_price(asset=reserve.asset, price=price, actor=request.user, reason=form.cleaned_data["reason"])
+    price = form.cleaned_data["price"]  # parsed and bounded by PriceForm
+    oracle_set_manual_price(asset=reserve.asset, price=price, actor=request.user, reason=form.cleaned_data["reason"],
+                            confirm=form.cleaned_data["confirm"])
     return f"{reserve.asset.symbol} pinned at ${format_price(price)}; a scan runs."
 
 
 def _risk_revert(request, reserve, ctx) -> str:
     from oracles.services import audit_revert
 
-    raw = request.POST.get("entry", "")
-    if not raw.isdigit():
-        raise DomainError("Choose a change to revert.")
-    entry = audit_revert(entry_id=int(raw), actor=request.user, reason="undo on the risk desk")
+    from protocol.amounts import parse_uint
+
+    try:  # ASCII digits only: int() would read "٣" as 3
+        entry_id = parse_uint(request.POST.get("entry", ""), high=2**63 - 1, name="entry")
+    except AmountError:
+        raise AmountError("Choose a change to revert.") from None
+    entry = audit_revert(entry_id=entry_id, actor=request.user, reason="undo on the risk desk")
     return f"Reverted: {entry.target} {entry.field} is back to {entry.new_value}."
 
 

@@ -5,4 +5,8 @@ class LendingConfig(AppConfig):
     name = "lending"
 
     def ready(self):
-        from . import signals  # noqa: F401 - connects the scan to new oracle rounds
+        from django.db.models.signals import post_migrate
+
+        from . import signals  # connects the scan to new oracle rounds
+
+        post_migrate.connect(signals.system_accounts_after_migrate, sender=self, dispatch_uid="lending.system_accounts")

@@ -1,5 +1,7 @@
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Lower
 
 from markets.fields import UIntField
 from markets.models import Asset, Reserve
@@ -7,10 +9,21 @@ from oracles.models import OracleRound
 
 
 class Account(models.Model):
+    class SystemRole(models.TextChoices):
+        KEEPER = "keeper"
+        TREASURY = "treasury"
+
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="account")
-    is_treasury = models.BooleanField(default=False)
-    eth_address = models.CharField(max_length=42, blank=True, db_index=True)
+    # The protocol's own accounts are made by the migrations and found by this field, never by username.
+    system_role = models.CharField(max_length=20, choices=SystemRole.choices, null=True, blank=True, unique=True)
+    # Lowercase; set only by a SIWE signature of this address (first sign-in, or a link while signed in).
+    eth_address = models.CharField(max_length=42, null=True, blank=True, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(eth_address=Lower("eth_address")), name="eth_address_lowercase"),
+        ]
 
     def __str__(self):
         return f"Account {self.pk} ({self.user})"

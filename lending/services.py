@@ -5,11 +5,14 @@ belong to a locked account, so they need no lock of their own.
 """
 from __future__ import annotations
 
+import hashlib
+import secrets
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from markets.errors import DomainError, Unprocessable
@@ -23,7 +26,7 @@ from protocol.core import (
 )
 from protocol.wadray import ray_div, ray_mul
 
-from . import liquidation
+from . import identity, liquidation
 from .liquidation import NotLiquidatable  # noqa: F401 - part of this module's interface
 from .models import Account, FaucetPolicy, LedgerEntry, LiquidationEvent, Position, WalletBalance
 from .selectors import Health, health_of
@@ -38,28 +41,89 @@ def account_for_user(user) -> Account:
     return account
 
 
-def system_account(username: str, *, treasury: bool = False) -> Account:
-    user, _ = get_user_model().objects.get_or_create(username=username, defaults={"is_active": False})
-    account, _ = Account.objects.get_or_create(user=user, defaults={"is_treasury": treasury})
+def system_account(role: Account.SystemRole) -> Account:
+    """A system account, found by its role only (the migrations make them; a username proves nothing)."""
+    account = Account.objects.filter(system_role=role).first()
+    if account is None:
+        raise RuntimeError(f"No {role} system account: run `manage.py migrate`.")
     return account
 
 
-_SYSTEM_IDS: dict[str, int] = {}
-
-
 def treasury_account() -> Account:
-    return _cached_system_account(settings.TREASURY_USERNAME, treasury=True)
+    return system_account(Account.SystemRole.TREASURY)
 
 
-def _cached_system_account(username: str, *, treasury: bool = False) -> Account:
-    """System accounts never change once made; remember their ids per process (tests recreate them)."""
-    pk = _SYSTEM_IDS.get(username)
-    if pk is not None:
-        account = Account.objects.filter(pk=pk).first()
-        if account is not None:
-            return account
-    account = system_account(username, treasury=treasury)
-    _SYSTEM_IDS[username] = account.pk
+# --- identity: usernames and wallets ----------------------------------------------------------------
+
+def username_available(username: str) -> str:
+    """The username as it would be stored, or a DomainError: refused outright (identity.username_clean), or
+    equal to an existing one once case and Unicode forms are folded."""
+    name = identity.username_clean(username)
+    taken = Q(username__iexact=name) | Q(username__iexact=identity.username_key(name))
+    if get_user_model().objects.filter(taken).exists():
+        raise DomainError("That username is taken.", code="username_taken", field="username", status=409)
+    return name
+
+
+@transaction.atomic
+def user_register(*, username: str, password: str):
+    """A password account. Registrations of one folded name queue on a lock, so "Bob" and "bob" cannot both
+    pass the check at once (SQLite's immediate transactions already run one writer at a time)."""
+    name = identity.username_clean(username)
+    if connection.vendor == "postgresql":
+        digest = hashlib.blake2b(identity.username_key(name).encode(), digest_size=8).digest()
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [int.from_bytes(digest, "big", signed=True)])
+    name = username_available(name)
+    user = get_user_model().objects.create_user(username=name, password=password)
+    Account.objects.create(user=user)
+    return user
+
+
+def _active_user(account: Account):
+    if not account.user.is_active:
+        raise DomainError("This account is disabled.", code="account_disabled", status=403)
+    return account.user
+
+
+@transaction.atomic
+def wallet_sign_in(address: str):
+    """The user a verified SIWE signature of `address` signs in: the one whose account holds the address, else
+    a new user "wallet-<random>" (registration refuses that prefix and anything like an address)."""
+    address = identity.address_normal(address)
+    account = Account.objects.select_related("user").filter(eth_address=address).first()
+    if account is not None:
+        return _active_user(account)
+    try:
+        with transaction.atomic():
+            user = get_user_model().objects.create_user(
+                username=identity.WALLET_USERNAME_PREFIX + secrets.token_hex(10), password=None)
+            Account.objects.create(user=user, eth_address=address)
+            return user
+    except IntegrityError:  # a concurrent first sign-in of the same address made it
+        return _active_user(Account.objects.select_related("user").get(eth_address=address))
+
+
+@transaction.atomic
+def wallet_link(*, user, address: str) -> Account:
+    """Link a wallet to the signed-in user's account after a verified SIWE signature of it (it replaces any
+    wallet linked before). 409 if another account holds the address."""
+    address = identity.address_normal(address)
+    account = Account.objects.select_for_update().get(pk=account_for_user(user).pk)
+    if account.system_role is not None:
+        raise DomainError("System accounts have no wallet.", code="account_disabled", status=403)
+    if account.eth_address == address:
+        return account
+    conflict = DomainError("That wallet is linked to another account.", code="address_linked_elsewhere",
+                           field="message", status=409)
+    if Account.objects.filter(eth_address=address).exists():
+        raise conflict
+    account.eth_address = address
+    try:
+        with transaction.atomic():
+            account.save(update_fields=["eth_address"])
+    except IntegrityError:  # linked elsewhere in the meantime
+        raise conflict from None
     return account
 
 
@@ -245,7 +309,7 @@ def account_supply(*, account: Account, symbol: str, amount: int, now: int | Non
     ctx.position.scaled_supply += scaled
     r.total_scaled_supply += scaled
     # Aave: a first supply switches collateral on when the asset can be collateral (LTV != 0).
-    if first and r.ltv_bps != 0 and r.collateral_enabled and not ctx.account.is_treasury:
+    if first and r.ltv_bps != 0 and r.collateral_enabled and ctx.account.system_role != Account.SystemRole.TREASURY:
         ctx.position.collateral_enabled = True
     ctx.wallet.amount -= amount
     ctx.wallet.save()
@@ -400,19 +464,19 @@ def account_set_collateral(*, account: Account, symbol: str, enabled, now: int |
 # --- liquidation (the machinery lives in lending/liquidation.py) --------------------------------------
 
 def keeper_account() -> Account:
-    return _cached_system_account("keeper")
+    return system_account(Account.SystemRole.KEEPER)
 
 
 def account_liquidate(*, account_id: int, debt_symbol: str, collateral_symbol: str, debt_to_cover=MAX,
                       round_key: str, step: int, oracle_round_id: int | None = None,
-                      liquidator: Account | None = None, started_at: float | None = None, now: int | None = None,
+                      started_at: float | None = None, now: int | None = None,
                       reads: dict[str, OracleRead] | None = None) -> LiquidationEvent:
-    """LiquidationLogic.executeLiquidationCall (v3.3) for one (debt, collateral) pair, recorded as one event."""
+    """LiquidationLogic.executeLiquidationCall (v3.3) for one (debt, collateral) pair, recorded as one event.
+    The proceeds go to the keeper and the fee to the treasury, always: no caller names another account."""
     return liquidation.account_liquidate(
         account_id=account_id, debt_symbol=debt_symbol, collateral_symbol=collateral_symbol,
         debt_to_cover=debt_to_cover, round_key=round_key, step=step, oracle_round_id=oracle_round_id,
-        liquidator=liquidator or keeper_account(), treasury=treasury_account(), started_at=started_at, now=now,
-        reads=reads)
+        liquidator=keeper_account(), treasury=treasury_account(), started_at=started_at, now=now, reads=reads)
 
 
 def keeper_liquidate_accounts(*, account_ids: list[int], round_key: str, oracle_round_id: int | None = None,

@@ -18,7 +18,10 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 
 @admin.register(Asset)
-class AssetAdmin(admin.ModelAdmin):
+class AssetAdmin(ReadOnlyAdmin):
+    """Assets come from load_universe with their reserve, feed and policy; one added here alone would be
+    half-configured and unaudited."""
+
     list_display = ("symbol", "name", "kind", "decimals", "issuer_profile", "underlying", "calendar")
 
 

@@ -135,13 +135,16 @@ class Heartbeat(models.Model):
 
 
 class IdempotencyRecord(models.Model):
-    """The first answer to a POST sent with an Idempotency-Key, replayed for repeats of that key."""
+    """The first answer to a POST sent with an Idempotency-Key, replayed for repeats of that key.
+
+    The row is inserted before the action, in the action's transaction (the claim), and answered at its end,
+    so other transactions only ever see it answered."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     key = models.CharField(max_length=255)
     fingerprint = models.CharField(max_length=64, help_text="sha256 of method, path and body")
-    status_code = models.PositiveSmallIntegerField()
-    body = models.JSONField()
+    status_code = models.PositiveSmallIntegerField(null=True, help_text="null while the claiming request runs")
+    body = models.JSONField(null=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

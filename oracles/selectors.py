@@ -85,19 +85,27 @@ def policy_haircut_table(policy: HaircutPolicy, asset: Asset) -> dict[str, int]:
     return {kind: policy_haircut_bps(policy, asset, kind) for kind in CLOSURE_KINDS}
 
 
+def asset_haircut_table(asset: Asset) -> dict[str, int]:
+    """The asset's haircut per closure kind; empty while it has no policy yet (half-configured)."""
+    policy = HaircutPolicy.objects.filter(asset=asset).first()
+    return policy_haircut_table(policy, asset) if policy is not None else {}
+
+
 def oracle_read(asset: Asset, *, at: datetime | None = None) -> OracleRead:
-    feed = OracleFeed.objects.select_related("latest_round").get(asset=asset)
-    return _read(asset, feed, HaircutPolicy.objects.get(asset=asset), at or timezone.now())
+    feed = OracleFeed.objects.select_related("latest_round").filter(asset=asset).first()
+    return _read(asset, feed, HaircutPolicy.objects.filter(asset=asset).first(), at or timezone.now())
 
 
-def _read(asset: Asset, feed: OracleFeed, policy: HaircutPolicy, at: datetime) -> OracleRead:
-    rnd = feed.latest_round
+def _read(asset: Asset, feed: OracleFeed | None, policy: HaircutPolicy | None, at: datetime) -> OracleRead:
+    rnd = feed.latest_round if feed is not None else None
     state = _clock_state(asset.calendar, at)
+    # A half-configured asset (no feed, no policy or no round yet, e.g. added in the Django admin) has no
+    # price: "unknown", which blocks borrowing and is skipped by readers, never an error.
+    if rnd is None or policy is None:
+        return OracleRead(asset.symbol, 0, 0, 0, state.session, state.is_open, state.closure_kind, 0, ("unknown",),
+                          None, None, None, feed.source if feed is not None else "none")
     manual = feed.source == OracleFeed.Source.MANUAL
     flags: list[str] = []
-    if rnd is None:
-        return OracleRead(asset.symbol, 0, 0, 0, state.session, state.is_open, state.closure_kind, 0, ("unknown",),
-                          None, None, None, feed.source)
     changed = feed.last_changed_at or rnd.created_at
     age = max(0, int((at - changed).total_seconds()))
     token_price = rnd.reference_price if manual else rnd.token_price
@@ -151,7 +159,7 @@ def oracle_reads(assets, *, at: datetime | None = None) -> dict[str, OracleRead]
     ids = [a.pk for a in assets]
     feeds = {f.asset_id: f for f in OracleFeed.objects.select_related("latest_round").filter(asset_id__in=ids)}
     policies = {p.asset_id: p for p in HaircutPolicy.objects.filter(asset_id__in=ids)}
-    return {a.symbol: _read(a, feeds[a.pk], policies[a.pk], at) for a in assets}
+    return {a.symbol: _read(a, feeds.get(a.pk), policies.get(a.pk), at) for a in assets}
 
 
 def backtest_list():

@@ -97,11 +97,25 @@ def _require_reason(reason) -> str:
     return reason.strip()
 
 
+CONFIRM_FACTOR = 10  # a manual price this many times above or below the current one must be confirmed
+
+
 @transaction.atomic
-def oracle_set_manual_price(*, asset: Asset, price: int, actor, reason: str = "") -> OracleRound:
-    """Pin the asset at an admin's price: source becomes manual, a round is published and scanned at once."""
+def oracle_set_manual_price(*, asset: Asset, price: int, actor, reason: str = "", confirm: bool = False) -> OracleRound:
+    """Pin the asset at an admin's price: source becomes manual, a round is published and scanned at once.
+    A price more than CONFIRM_FACTOR times away from the current one needs confirm=True (a typo guard)."""
+    from markets.errors import Conflict
+    from protocol.amounts import MAX_PRICE, format_price
+
+    if isinstance(price, bool) or not isinstance(price, int) or not 0 < price <= MAX_PRICE:
+        raise DomainError(f"price must be above 0 and at most ${format_price(MAX_PRICE)}.", code="invalid_price",
+                          field="price")
     feed = OracleFeed.objects.select_for_update().get(asset=asset)
     old = feed.latest_round.reference_price if feed.latest_round else None
+    if old and not confirm and (price > old * CONFIRM_FACTOR or price * CONFIRM_FACTOR < old):
+        raise Conflict(f"${format_price(price)} is more than {CONFIRM_FACTOR}x away from the current "
+                       f"${format_price(old)}; send it again with confirm to set it.", code="confirmation_required",
+                       field="confirm")
     if feed.source != OracleFeed.Source.MANUAL:
         _audit(actor, f"oracle_source:{asset.symbol}", "source", feed.source, "manual",
                reason or "manual price")
@@ -114,16 +128,25 @@ def oracle_set_manual_price(*, asset: Asset, price: int, actor, reason: str = ""
 @transaction.atomic
 def oracle_shock(*, asset: Asset, percent_bps: int, at: str, actor, reason: str = "") -> OracleRound | None:
     """A price shock in basis points: now (a new round at once) or at the next regular open."""
+    from protocol.amounts import MAX_PRICE, format_price
+
     feed = OracleFeed.objects.select_for_update().get(asset=asset)
-    _audit(actor, f"oracle_price:{asset.symbol}", f"shock_{at}", None, percent_bps, reason or "price shock")
     if at == "next_open" and feed.source != OracleFeed.Source.MANUAL:
-        feed.config = {**feed.config, "pending_shock_bps": feed.config.get("pending_shock_bps", 0) + percent_bps}
+        pending = feed.config.get("pending_shock_bps", 0) + percent_bps
+        if not -9_900 <= pending <= 100_000:  # the same bounds as one shock, so shocks cannot pile up unbounded
+            raise DomainError("Pending shocks would add up beyond -99%..+1000%.", code="invalid", field="percent")
+        _audit(actor, f"oracle_price:{asset.symbol}", f"shock_{at}", None, percent_bps, reason or "price shock")
+        feed.config = {**feed.config, "pending_shock_bps": pending}
         feed.save(update_fields=["config"])
         return None
     rnd = feed.latest_round
     price = max(1, rnd.reference_price * (10_000 + percent_bps) // 10_000)
     token = price if feed.source == OracleFeed.Source.MANUAL else max(
         1, rnd.token_price * (10_000 + percent_bps) // 10_000)
+    if max(price, token) > MAX_PRICE:
+        raise DomainError(f"The shock would take the price above ${format_price(MAX_PRICE)}.", code="invalid",
+                          field="percent")
+    _audit(actor, f"oracle_price:{asset.symbol}", f"shock_{at}", None, percent_bps, reason or "price shock")
     return round_publish(asset=asset, reference_price=price, token_price=token, source=feed.source)
 
 

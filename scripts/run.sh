@@ -5,6 +5,7 @@ cd "$(dirname "$0")/.."
 PY=.venv/bin/python
 PORT="${PORT:-8000}"
 $PY manage.py migrate --noinput -v0
+$PY manage.py createcachetable  # throttle counters without Redis (no-op when REDIS_URL is set)
 $PY manage.py load_universe
 $PY manage.py setup_schedules
 $PY manage.py collectstatic --noinput -v0

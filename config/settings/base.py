@@ -1,5 +1,6 @@
 """Settings shared by every profile. Environment variables are documented in API.md."""
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -9,7 +10,8 @@ VAR_DIR = Path(os.environ.get("VAR_DIR", BASE_DIR / "var"))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 
 SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-not-secret-change-me-in-production-0123456789")
-DEBUG = os.environ.get("DJANGO_DEBUG", "1") == "1"
+# Debug pages show source, settings and every route: only on request (DJANGO_DEBUG=1), never by default.
+DEBUG = os.environ.get("DJANGO_DEBUG", "0") == "1"
 ALLOWED_HOSTS = [h for h in os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",") if h]
 
 INSTALLED_APPS = [
@@ -26,6 +28,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_celery_beat",
     "django_htmx",
+    "axes",
     "markets",
     "oracles",
     "lending",
@@ -34,7 +37,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "markets.middleware.RejectMalformedRequestMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -42,9 +47,11 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: turns a flagged login into the lockout answer
 ]
 
 ROOT_URLCONF = "config.urls"
+CSRF_FAILURE_VIEW = "config.urls.csrf_failure"
 WSGI_APPLICATION = "config.wsgi.application"
 
 TEMPLATES = [
@@ -66,7 +73,7 @@ TEMPLATES = [
 def database_from_env(url: str | None) -> dict:
     """PostgreSQL or SQLite from DATABASE_URL; SQLite gets WAL, a busy timeout and IMMEDIATE transactions
     so web, worker and beat can write at once without 'database is locked'."""
-    url = url or f"sqlite:///{VAR_DIR / 'db.sqlite3'}"
+    url = (url or "").strip() or f"sqlite:///{VAR_DIR / 'db.sqlite3'}"
     db = dj_database_url.parse(url, conn_max_age=0)
     if db["ENGINE"] == "django.db.backends.sqlite3":
         db["OPTIONS"] = {
@@ -84,8 +91,36 @@ DATABASES = {"default": database_from_env(os.environ.get("DATABASE_URL"))}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out (username, address) before any check
+    "django.contrib.auth.backends.ModelBackend",
+]
+
+# The client address is REMOTE_ADDR unless this many trusted reverse proxies sit in front; then it is the
+# X-Forwarded-For hop the outermost of them appended. Never trust the header blindly (markets.api.throttling).
+TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
+
+# Throttle counters shared by every web process: Redis when configured, else the database
+# (`manage.py createcachetable`; the test database gets the table from Django's test setup).
+REDIS_URL = os.environ.get("REDIS_URL", "")
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+          if REDIS_URL else {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "django_cache"}}
+
+# Login lockout (django-axes): failures counted per (username, client address) in the database, so a victim
+# logging in from their own address is never locked out by an attacker elsewhere; the per-address "auth"
+# throttle stops one address from trying many usernames.
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = timedelta(minutes=15)
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "markets.api.throttling.client_ip"
+AXES_LOCKOUT_CALLABLE = "markets.api.lockout.lockout_response"
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -105,6 +140,21 @@ STATICFILES_DIRS = [
         ("vendor/uplot", BASE_DIR / "node_modules" / "uplot" / "dist"),
     ] if path.exists()
 ]
+# No inline script or style anywhere (templates, htmx, uPlot, admin, API docs): scripts and CSS come from
+# our own static files, so an injected <script> or on* handler does not run.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "object-src": ["'none'"],
+    },
+}
 LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/"
@@ -153,8 +203,8 @@ CELERY_TASK_ROUTES = {
 CELERY_QUEUES_ALL = "default,liquidations,prices,accrual,simulations"
 
 # --- DRF / OpenAPI ---
-def _throttle_rates() -> dict:
-    rates = {"anon": "120/min", "user": "1200/min", "auth": "30/min", "actions": "600/min"}
+def _throttle_rates(defaults: dict | None = None) -> dict:
+    rates = dict(defaults or {"anon": "120/min", "user": "1200/min", "auth": "30/min", "actions": "600/min"})
     for part in os.environ.get("API_THROTTLE_RATES", "").split(","):
         if "=" in part:
             scope, rate = part.split("=", 1)
@@ -173,11 +223,12 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 100,
     "EXCEPTION_HANDLER": "markets.api.errors.exception_handler",
     "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
+        "markets.api.throttling.AnonRateThrottle",
+        "markets.api.throttling.UserRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": _throttle_rates(),
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,  # DRF's None would trust any X-Forwarded-For
+    "DEFAULT_PARSER_CLASSES": ["markets.api.parsers.BoundedJSONParser"],
     "COERCE_DECIMAL_TO_STRING": True,
 }
 SPECTACULAR_SETTINGS = {
@@ -193,7 +244,6 @@ SPECTACULAR_SETTINGS = {
 
 # --- Product defaults ---
 FAUCET_DAILY_LIMITS = {"stablecoin": 100_000, "default": 1_000}  # whole tokens per user per day
-TREASURY_USERNAME = "treasury"
 
 LOGGING = {
     "version": 1,

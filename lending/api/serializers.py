@@ -1,8 +1,12 @@
+from django.contrib.auth import get_user_model
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from protocol.amounts import format_amount, format_price, format_wad
 
+from ..identity import address_display
 from ..models import LedgerEntry, LiquidationEvent
 
 
@@ -10,6 +14,16 @@ class CredentialsSerializer(serializers.Serializer):
     username = serializers.RegexField(r"^[\w.@+-]{3,150}$", max_length=150,
                                       error_messages={"invalid": "Use 3-150 letters, digits and @.+-_ only."})
     password = serializers.CharField(min_length=8, max_length=128, write_only=True, trim_whitespace=False)
+
+
+class RegisterSerializer(CredentialsSerializer):
+    def validate(self, attrs):
+        # AUTH_PASSWORD_VALIDATORS, as the HTML form applies them; the username is there for the similarity check.
+        try:
+            validate_password(attrs["password"], get_user_model()(username=attrs["username"]))
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError({"password": " ".join(exc.messages)}, code="weak_password") from None
+        return attrs
 
 
 class TokenSerializer(serializers.Serializer):
@@ -37,6 +51,7 @@ class PositionSerializer(serializers.Serializer):
 
 class AccountSerializer(serializers.Serializer):
     id = serializers.IntegerField()
+    address = serializers.CharField(allow_null=True, help_text="The linked wallet, EIP-55 checksummed")
     wallet = serializers.DictField(child=serializers.CharField())
     positions = PositionSerializer(many=True)
     total_collateral_usd = serializers.CharField()
@@ -53,6 +68,7 @@ class AccountSerializer(serializers.Serializer):
         hf = summary.health.health_factor
         return {
             "id": summary.account.pk,
+            "address": address_display(summary.account.eth_address),
             "wallet": {sym: format_amount(v, dec[sym]) for sym, v in summary.wallet.items()},
             "positions": [
                 {"asset": p["asset"], "supplied": format_amount(p["supplied"], p["decimals"]),

@@ -7,6 +7,7 @@ urlpatterns = [
     path("auth/token/", views.TokenView.as_view(), name="auth-token"),
     path("auth/siwe/nonce/", siwe_views.SiweNonceView.as_view(), name="auth-siwe-nonce"),
     path("auth/siwe/verify/", siwe_views.SiweVerifyView.as_view(), name="auth-siwe-verify"),
+    path("auth/siwe/link/", siwe_views.SiweLinkView.as_view(), name="auth-siwe-link"),
     path("account/", views.AccountView.as_view(), name="account"),
     path("account/faucet/", views.FaucetView.as_view(), name="account-faucet"),
     path("account/supply/", views.SupplyView.as_view(), name="account-supply"),

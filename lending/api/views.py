@@ -1,19 +1,18 @@
-from django.contrib.auth import authenticate, get_user_model
+from django.contrib.auth import authenticate, user_logged_in
 from django.db import IntegrityError, transaction
-from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, permissions, serializers, status
 from rest_framework.authtoken.models import Token
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from markets.api.idempotency import idempotent
 from markets.api.pagination import NewestFirstCursor
-from markets.api.throttling import ScopedIPThrottle
+from markets.api.lockout import raise_if_locked_out
+from markets.api.throttling import ScopedIPThrottle, ScopedRateThrottle
 from markets.errors import DomainError
 from markets.models import is_symbol
-from protocol.amounts import AmountError, parse_amount, parse_percent_bps
+from protocol.amounts import AmountError, parse_amount, parse_iso_datetime, parse_percent_bps
 
 from .. import selectors, services
 from .serializers import (
@@ -21,6 +20,7 @@ from .serializers import (
     ActionRequestSerializer,
     CollateralRequestSerializer,
     CredentialsSerializer,
+    RegisterSerializer,
     LedgerEntrySerializer,
     LiquidationEventSerializer,
     OutlookSerializer,
@@ -42,15 +42,13 @@ class AuthThrottled(APIView):
 
 
 class RegisterView(AuthThrottled):
-    @extend_schema(request=CredentialsSerializer, responses={201: TokenSerializer})
+    @extend_schema(request=RegisterSerializer, responses={201: TokenSerializer})
     def post(self, request):
-        serializer = CredentialsSerializer(data=request.data)
+        serializer = RegisterSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        User = get_user_model()
         try:
             with transaction.atomic():
-                user = User.objects.create_user(**serializer.validated_data)
-                services.account_for_user(user)
+                user = services.user_register(**serializer.validated_data)
                 token = Token.objects.create(user=user)
         except IntegrityError:
             raise DomainError("That username is taken.", code="username_taken", field="username",
@@ -65,7 +63,10 @@ class TokenView(AuthThrottled):
         serializer.is_valid(raise_exception=True)
         user = authenticate(request, **serializer.validated_data)
         if user is None:
+            raise_if_locked_out(request)
             raise DomainError("Wrong username or password.", code="invalid_credentials", status=401)
+        # A token is a login: axes clears this (username, address)'s failures, as after the HTML login.
+        user_logged_in.send(sender=type(user), request=request, user=user)
         token, _ = Token.objects.get_or_create(user=user)
         return Response({"token": token.key})
 
@@ -242,9 +243,10 @@ class LiquidationListView(generics.ListAPIView):
             raise DomainError("account must be an integer id.", code="invalid", field="account")
         since = None
         if params.get("since"):
-            since = parse_datetime(params["since"]) if len(params["since"]) < 40 else None
-            if since is None:
-                raise DomainError("since must be an ISO-8601 datetime.", code="invalid", field="since")
+            try:
+                since = parse_iso_datetime(params["since"], name="since")
+            except AmountError as exc:
+                raise DomainError(str(exc), code="invalid", field="since") from None
         asset = params.get("asset") or None
         if asset is not None and not is_symbol(asset):
             raise DomainError("asset must be a symbol such as \"TSLAx\".", code="invalid", field="asset")
@@ -258,7 +260,8 @@ class WhatIfView(APIView):
 
     permission_classes = [permissions.IsAdminUser]
 
-    @extend_schema(request=WhatIfRequestSerializer, responses=WhatIfSerializer)
+    @extend_schema(request=WhatIfRequestSerializer, responses=WhatIfSerializer, parameters=[IDEMPOTENCY_KEY])
+    @idempotent
     def post(self, request):
         from markets.errors import NotFound
         from markets.models import Asset

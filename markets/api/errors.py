@@ -14,19 +14,25 @@ def error_response(code: str, message: str, field: str | None = None, status_cod
                     headers=headers)
 
 
+def error_json(code: str, message: str, field: str | None = None, status_code: int = 400):
+    """The same shape as a plain Django response, for middleware and URL handlers outside DRF."""
+    from django.http import JsonResponse
+
+    return JsonResponse({"error": {"code": code, "message": message, "field": field}}, status=status_code)
+
+
 def _first(detail, prefix=None):
-    """Flatten DRF's nested detail into (field, message, code)."""
-    if isinstance(detail, dict):
-        for key, value in detail.items():
+    """Flatten DRF's nested detail into (field, message, code): the first leaf, found without recursion."""
+    while True:  # DRF details are finite trees: this ends at the first leaf or empty container
+        if isinstance(detail, dict) and detail:
+            key, detail = next(iter(detail.items()))
             name = key if key != "non_field_errors" else None
-            if prefix and name:
-                name = f"{prefix}.{name}"
-            return _first(value, name or prefix) if isinstance(value, (dict, list)) else (name, str(value),
-                                                                                          getattr(value, "code", None))
-    if isinstance(detail, list) and detail:
-        return _first(detail[0], prefix) if isinstance(detail[0], (dict, list)) else (
-            prefix, str(detail[0]), getattr(detail[0], "code", None))
-    return prefix, str(detail), getattr(detail, "code", None)
+            prefix = f"{prefix}.{name}" if prefix and name else (name or prefix)
+        elif isinstance(detail, list) and detail:
+            detail = detail[0]
+        else:
+            break
+    return prefix, "Invalid input." if isinstance(detail, (dict, list)) else str(detail), getattr(detail, "code", None)
 
 
 def exception_handler(exc, context):
@@ -36,6 +42,8 @@ def exception_handler(exc, context):
         return error_response("invalid_parameters", exc.message, exc.field, 400)
     if isinstance(exc, Http404):
         return error_response("not_found", "Not found.", None, 404)
+    if isinstance(exc, RecursionError):
+        return error_response("too_deep", "The input nests too deeply; nothing was changed.", None, 400)
     if isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied()
     response = drf_handler(exc, context)

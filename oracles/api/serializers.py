@@ -2,6 +2,7 @@ from decimal import Decimal
 
 from rest_framework import serializers
 
+from markets.api.fields import AsciiDateField, AsciiDecimalField, StrictIntegerField
 from protocol.amounts import format_price
 
 from ..clock import CLOSURE_KINDS
@@ -56,6 +57,9 @@ class MarketStatusSerializer(serializers.Serializer):
 class ManualPriceSerializer(serializers.Serializer):
     price = serializers.CharField(max_length=40, help_text='USD decimal string, up to 8 decimals, e.g. "225.5"')
     reason = serializers.CharField(max_length=1000, required=False, allow_blank=True)
+    confirm = serializers.BooleanField(required=False, default=False,
+                                       help_text="required (true) for a price more than 10x away from the current "
+                                                 "one; without it such a price is a 409 confirmation_required")
 
 
 class ShockSerializer(serializers.Serializer):
@@ -72,9 +76,9 @@ class ShockResultSerializer(serializers.Serializer):
 
 class PolicySerializer(serializers.Serializer):
     mode = serializers.ChoiceField(["none", "fixed", "calibrated"], required=False)
-    coverage = serializers.DecimalField(max_digits=5, decimal_places=4, min_value=Decimal("0.5"), max_value=Decimal("0.9999"),
+    coverage = AsciiDecimalField(max_digits=5, decimal_places=4, min_value=Decimal("0.5"), max_value=Decimal("0.9999"),
                                         required=False, coerce_to_string=False)
-    fixed_bps = serializers.DictField(child=serializers.IntegerField(min_value=0, max_value=10_000), required=False)
+    fixed_bps = serializers.DictField(child=StrictIntegerField(min_value=0, max_value=10_000), required=False)
     apply_to_liquidation_threshold = serializers.BooleanField(required=False)
     pause_liquidations_when_closed = serializers.BooleanField(required=False)
     reopen_grace_seconds = serializers.IntegerField(min_value=0, max_value=4 * 3600, required=False)
@@ -106,7 +110,7 @@ class SourceSerializer(serializers.Serializer):
     rpc_url = serializers.URLField(required=False)
     address = serializers.RegexField(r"^0x[0-9a-fA-F]{40}$", required=False)
     ticker = serializers.RegexField(r"^[A-Z]{1,6}$", required=False)
-    heartbeat_seconds = serializers.IntegerField(min_value=10, max_value=7 * 86_400, required=False)
+    heartbeat_seconds = StrictIntegerField(min_value=10, max_value=7 * 86_400, required=False)
 
 
 class SourceOutSerializer(serializers.Serializer):
@@ -117,7 +121,7 @@ class SourceOutSerializer(serializers.Serializer):
 
 class BacktestInSerializer(serializers.Serializer):
     asset = serializers.CharField(help_text="a symbol with shipped price history, e.g. TSLAx")
-    to = serializers.DateField(help_text="last session, YYYY-MM-DD")
+    to = AsciiDateField(help_text="last session, YYYY-MM-DD")
     policies = serializers.ListField(child=serializers.ChoiceField(
         ["none", "kamino", "fixed", "calibrated", "pause_when_closed"]), min_length=1, max_length=5)
     parameters = serializers.DictField(child=serializers.IntegerField(), required=False,
@@ -126,7 +130,7 @@ class BacktestInSerializer(serializers.Serializer):
 
     def get_fields(self):
         fields = super().get_fields()
-        fields["from"] = serializers.DateField(help_text="first session, YYYY-MM-DD")  # a Python keyword
+        fields["from"] = AsciiDateField(help_text="first session, YYYY-MM-DD")  # a Python keyword
         return fields
 
 

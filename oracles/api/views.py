@@ -1,7 +1,5 @@
-import re
 from datetime import datetime, timezone
 
-from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, permissions, status
 from rest_framework.response import Response
@@ -11,7 +9,7 @@ from markets.api.idempotency import idempotent
 from markets.api.serializers import AuditEntrySerializer
 from markets.errors import DomainError, NotFound
 from markets.models import Asset, is_symbol
-from protocol.amounts import AmountError, parse_percent_bps
+from protocol.amounts import AmountError, parse_iso_datetime, parse_percent_bps, parse_price
 
 from .. import selectors, services
 from ..clock import ClockRangeError, MarketClock
@@ -32,7 +30,6 @@ from .serializers import (
     SourceSerializer,
 )
 
-_PRICE = re.compile(r"^\d{1,12}(\.\d{1,8})?$")
 CALENDARS = ("XNYS", "XNAS", "24/7", "ALWAYS_CLOSED")
 
 
@@ -70,7 +67,7 @@ class HaircutTableView(APIView):
     @extend_schema(responses=HaircutTableSerializer)
     def get(self, request, symbol: str):
         asset = _asset(symbol)
-        return Response(selectors.policy_haircut_table(HaircutPolicy.objects.get(asset=asset), asset))
+        return Response(selectors.asset_haircut_table(asset))
 
 
 class MarketStatusView(APIView):
@@ -88,14 +85,9 @@ class MarketStatusView(APIView):
         at = datetime.now(timezone.utc)
         if raw is not None:
             try:
-                at = parse_datetime(raw) if len(raw) <= 40 else None
-            except ValueError:
-                at = None
-            if at is None:
-                raise DomainError("at must be an ISO-8601 instant, e.g. 2024-11-29T17:00:00Z.", code="invalid",
-                                  field="at")
-            if at.tzinfo is None:
-                at = at.replace(tzinfo=timezone.utc)
+                at = parse_iso_datetime(raw, name="at")
+            except AmountError as exc:
+                raise DomainError(str(exc), code="invalid", field="at") from None
         clock = MarketClock.get(calendar)
         try:
             state = clock.state(at)
@@ -114,21 +106,29 @@ class StaffView(APIView):
     permission_classes = [permissions.IsAdminUser]
 
 
+def _reason(data: dict) -> str:
+    reason = data.get("reason") or ""
+    if not isinstance(reason, str) or len(reason) > 1000:
+        raise DomainError("reason must be a string of at most 1000 characters.", code="invalid", field="reason")
+    return reason
+
+
 class ManualPriceView(StaffView):
     @extend_schema(request=ManualPriceSerializer, responses={201: OraclePriceSerializer})
     @idempotent
     def post(self, request, symbol: str):
         asset = _asset(symbol)
         data = request.data if isinstance(request.data, dict) else {}
-        raw = data.get("price")
-        if not isinstance(raw, str) or not _PRICE.match(raw.strip()) or not raw.strip().strip("0.").strip():
-            raise DomainError("price must be a positive USD decimal string with at most 8 decimals, e.g. \"225.5\".",
-                              code="invalid_price", field="price")
-        price = services.usd_to_price(raw.strip())
-        if price <= 0:
-            raise DomainError("price must be positive.", code="invalid_price", field="price")
-        services.oracle_set_manual_price(asset=asset, price=price, actor=request.user,
-                                         reason=str(data.get("reason") or ""))
+        try:
+            price = parse_price(data.get("price"))
+        except AmountError as exc:
+            raise DomainError(f"{exc} Send a positive USD decimal string, e.g. \"225.5\".", code="invalid_price",
+                              field="price") from None
+        confirm = data.get("confirm", False)
+        if not isinstance(confirm, bool):
+            raise DomainError("confirm must be a JSON boolean.", code="invalid", field="confirm")
+        services.oracle_set_manual_price(asset=asset, price=price, actor=request.user, reason=_reason(data),
+                                         confirm=confirm)
         return Response(OraclePriceSerializer.from_read(selectors.oracle_read(asset)), status=status.HTTP_201_CREATED)
 
 
@@ -145,8 +145,7 @@ class ShockView(StaffView):
         at = data.get("at")
         if at not in ("next_open", "now"):
             raise DomainError("at must be \"next_open\" or \"now\".", code="invalid", field="at")
-        services.oracle_shock(asset=asset, percent_bps=bps, at=at, actor=request.user,
-                              reason=str(data.get("reason") or ""))
+        services.oracle_shock(asset=asset, percent_bps=bps, at=at, actor=request.user, reason=_reason(data))
         read = selectors.oracle_read(asset)
         applied = at == "now" or read.source == "manual"
         return Response({"applied": applied, "at": at, "price": OraclePriceSerializer.from_read(read)})

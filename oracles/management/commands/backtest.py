@@ -5,7 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 from markets.errors import DomainError
 from markets.models import Asset
 from oracles import backtest, services
-from oracles.management.arguments import parse_date
+from oracles.management.arguments import bps, parse_date
 
 
 class Command(BaseCommand):
@@ -19,9 +19,9 @@ class Command(BaseCommand):
         parser.add_argument("--to", dest="end", required=True, help="YYYY-MM-DD")
         parser.add_argument("--policy", dest="policies", action="append", required=True,
                             help=f"repeat for several: {', '.join(backtest.POLICIES)}")
-        parser.add_argument("--ltv-bps", type=int, help="what-if: LTV instead of the reserve's")
-        parser.add_argument("--lt-bps", type=int, help="what-if: liquidation threshold instead of the reserve's")
-        parser.add_argument("--bonus-bps", type=int, help="what-if: liquidation bonus (10500 = +5%%)")
+        parser.add_argument("--ltv-bps", type=bps, help="what-if: LTV instead of the reserve's")
+        parser.add_argument("--lt-bps", type=bps, help="what-if: liquidation threshold instead of the reserve's")
+        parser.add_argument("--bonus-bps", type=bps, help="what-if: liquidation bonus (10500 = +5%%)")
         parser.add_argument("--json", action="store_true", help="print one JSON document")
 
     def handle(self, *args, **options):

@@ -5,7 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from oracles import haircut
 from oracles.clock import MarketClock
-from oracles.management.arguments import parse_date
+from oracles.management.arguments import fraction, parse_date
 
 
 class Command(BaseCommand):
@@ -16,7 +16,7 @@ class Command(BaseCommand):
         parser.add_argument("--prices", required=True, help="directory of <TICKER>.csv daily bars")
         parser.add_argument("--from", dest="start", required=True)
         parser.add_argument("--to", dest="end", required=True)
-        parser.add_argument("--coverage", type=float, default=0.99)
+        parser.add_argument("--coverage", type=fraction, default=0.99)
         parser.add_argument("--json", action="store_true")
 
     def handle(self, *args, **options):
