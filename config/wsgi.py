@@ -8,7 +8,7 @@ application = get_wsgi_application()
 
 # Build the OpenAPI schema before the first request: drf-spectacular's lazy set-up is not thread-safe.
 try:
-    from markets.api.schema import cached_schema
+    from common.api.schema import cached_schema
 
     cached_schema()
 except Exception:  # noqa: BLE001 - a schema bug must not keep the site down; the view builds it under a lock

@@ -2,8 +2,8 @@ import math
 
 from django.contrib.auth import views as auth_views
 
-from markets.api.lockout import too_many_attempts_page
-from markets.api.throttling import ScopedIPThrottle
+from common.api.lockout import too_many_attempts_page
+from common.api.throttling import ScopedIPThrottle
 
 
 class LoginView(auth_views.LoginView):

@@ -6,7 +6,7 @@ import re
 from django import forms
 from django.core.exceptions import ValidationError
 
-from protocol.amounts import AmountError, parse_iso_date
+from core.amounts import AmountError, parse_iso_date
 
 _INT = re.compile(r"-?[0-9]{1,20}")
 

@@ -3,10 +3,10 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import UserCreationForm
 
 from lending.services import username_available
-from markets.errors import DomainError
+from common.errors import DomainError
 from markets.models import Asset
 from markets.services import MAX_BPS_FIELD, MAX_VALID_CAP
-from protocol.amounts import AmountError, parse_price
+from core.amounts import AmountError, parse_price
 
 from .fields import AsciiDateField, AsciiIntegerField
 
@@ -88,7 +88,7 @@ class BacktestForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        from oracles import haircut
+        from core.haircut import calibrated as haircut
 
         shipped = {p.stem for p in haircut.PRICES_DIR.glob("*.csv")}
         self.fields["asset"].choices = [(a.symbol, f"{a.symbol} ({a.underlying} history)")

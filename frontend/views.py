@@ -12,14 +12,14 @@ from lending import selectors as lending_selectors
 from lending import services as lending_services
 from lending.identity import address_display
 from markets import selectors as market_selectors
-from markets.errors import DomainError
+from common.errors import DomainError
 from markets.models import Asset, Reserve, is_symbol
 from markets.services import ValidationFailed, reserve_update_parameters
-from oracles.clock import MarketClock
+from core.clock import MarketClock
 from oracles.models import OracleRound
 from oracles.selectors import oracle_reads
 from oracles.services import oracle_set_manual_price
-from protocol.amounts import AmountError, format_amount, format_price, format_wad, parse_amount
+from core.amounts import AmountError, format_amount, format_price, format_wad, parse_amount
 
 from .forms import ACTIONS, ActionForm, BacktestForm, PriceForm, RegisterForm, RiskForm, WhatIfForm
 
@@ -80,7 +80,7 @@ def _audit_row(entry) -> dict:
                 return value
         return value
 
-    from oracles.services import audit_revertible
+    from common.services import audit_revertible
 
     return {"id": entry.pk, "revertible": audit_revertible(entry), "created_at": entry.created_at,
             "actor": entry.actor.username if entry.actor else "system",
@@ -218,7 +218,7 @@ def risk(request, symbol=None):
             ctx["error"], status = prefix + str(exc), 400
         except (ValidationFailed, DomainError) as exc:
             ctx["error"] = prefix + exc.message
-    from markets.selectors import audit_list
+    from common.services import audit_list
 
     return render(request, "frontend/risk.html", {
         **ctx, "reserve": reserve, "symbols": Asset.objects.order_by("id").values_list("symbol", flat=True),
@@ -250,9 +250,9 @@ def _risk_price(request, reserve, ctx) -> str | None:
 
 
 def _risk_revert(request, reserve, ctx) -> str:
-    from oracles.services import audit_revert
+    from common.services import audit_revert
 
-    from protocol.amounts import parse_uint
+    from core.amounts import parse_uint
 
     try:  # ASCII digits only: int() would read "٣" as 3
         entry_id = parse_uint(request.POST.get("entry", ""), high=2**63 - 1, name="entry")
@@ -263,7 +263,7 @@ def _risk_revert(request, reserve, ctx) -> str:
 
 
 def _risk_what_if(request, reserve, ctx) -> None:
-    from protocol.amounts import parse_percent_bps
+    from core.amounts import parse_percent_bps
 
     ctx["what_if_form"] = form = WhatIfForm(request.POST)
     if form.is_valid():

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 
-from markets.admin import ReadOnlyAdmin
+from common.admin import ReadOnlyAdmin
 
 from .models import Account, FaucetPolicy, LiquidationEvent
 

@@ -4,7 +4,7 @@ import unicodedata
 
 from eth_utils import to_checksum_address
 
-from markets.errors import DomainError
+from common.errors import DomainError
 
 from .models import Account
 

@@ -25,11 +25,11 @@ from typing import NamedTuple
 from django.db import connection, transaction
 from django.utils import timezone
 
-from markets.errors import Conflict
+from common.errors import Conflict
 from markets.models import Asset, Reserve
 from markets.services import now_seconds, reserve_accrue, reserve_state, reserve_update_rates
 from oracles.selectors import OracleRead, oracle_reads
-from protocol.core import (
+from core.aave.v3 import (
     HEALTH_FACTOR_LIQUIDATION_THRESHOLD,
     AccountData,
     DustError,
@@ -39,7 +39,7 @@ from protocol.core import (
     quote_liquidation,
     update_state,
 )
-from protocol.wadray import ray_div, ray_mul
+from core.aave.wadray import ray_div, ray_mul
 
 from .models import Account, LedgerEntry, LiquidationEvent, Position, WalletBalance
 

@@ -3,7 +3,7 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
 
-from markets.fields import UIntField
+from common.fields import UIntField
 from markets.models import Asset, Reserve
 from oracles.models import OracleRound
 
@@ -121,3 +121,14 @@ class FaucetPolicy(models.Model):
 
     asset = models.OneToOneField(Asset, on_delete=models.CASCADE, related_name="faucet_policy")
     daily_limit = models.PositiveBigIntegerField()
+
+
+class SiweNonce(models.Model):
+    """Server-side SIWE nonces: single use (claimed by a conditional UPDATE) and short-lived."""
+
+    nonce = models.CharField(max_length=32, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "markets_siwenonce"  # made by markets before SIWE moved here

@@ -13,17 +13,12 @@ from django.db import connection
 from markets.models import Asset, Reserve
 from markets.services import now_seconds, reserve_state
 from oracles.selectors import OracleRead, oracle_reads
-from protocol.core import normalized_debt, normalized_income
-from protocol.wadray import RAY
+from core.aave.v3 import normalized_debt, normalized_income
+from core.aave.wadray import RAY
 
 # Screen a little above HF 1 so float rounding can never hide an account the exact check would liquidate.
 SCREEN_MARGIN = 1.0001
 CHUNK = 500
-
-BEAT_SCHEDULES = [
-    {"name": "liquidation safety-net scan", "task": "lending.scan_accounts", "every_seconds": 60,
-     "queue": "liquidations"},
-]
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from django.db.models import Q
 from markets.models import Asset, Reserve
 from markets.services import now_seconds, reserve_state
 from oracles.selectors import OracleRead, oracle_reads
-from protocol.core import (
+from core.aave.v3 import (
     AccountData,
     PositionValue,
     calculate_account_data,
@@ -16,7 +16,7 @@ from protocol.core import (
     normalized_debt,
     normalized_income,
 )
-from protocol.wadray import ray_mul
+from core.aave.wadray import ray_mul
 
 from .models import Account, LedgerEntry, LiquidationEvent, Position, WalletBalance
 
@@ -145,7 +145,7 @@ def account_outlook(account: Account, *, now=None) -> list[dict]:
     sees before the weekend what the closed-market haircut will do to them (nothing else moving)."""
     from django.utils import timezone
 
-    from oracles.clock import MarketClock
+    from core.clock import MarketClock
 
     now = now or timezone.now()
     positions = [p for p in account_positions(account) if p.scaled_supply or p.scaled_debt]
@@ -175,7 +175,7 @@ def account_health_history(account: Account, *, hours: int = 96, points: int = 4
 
     from django.utils import timezone
 
-    from oracles.clock import MarketClock
+    from core.clock import MarketClock
     from oracles.models import HaircutPolicy, OracleRound
     from oracles.selectors import policy_haircut_bps
 
@@ -243,9 +243,9 @@ def what_if_shock(*, shocks_bps: dict[str, int], when: str = "now") -> dict:
 
     from django.utils import timezone
 
-    from oracles.clock import MarketClock
+    from core.clock import MarketClock
 
-    from protocol.amounts import format_amount, format_price, format_wad
+    from core.amounts import format_amount, format_price, format_wad
 
     from .liquidation import LiquidationBook
     from .scanner import reserve_factors, screen_accounts

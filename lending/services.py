@@ -15,16 +15,16 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from markets.errors import DomainError, Unprocessable
+from common.errors import DomainError, Unprocessable
 from markets.models import Asset, Reserve, is_symbol
 from markets.services import now_seconds, reserve_accrue, reserve_update_rates
 from oracles.selectors import OracleRead, oracle_read
-from protocol.amounts import format_amount, format_wad
-from protocol.core import (
+from core.amounts import format_amount, format_wad
+from core.aave.v3 import (
     HEALTH_FACTOR_LIQUIDATION_THRESHOLD,
     borrow_allowed,
 )
-from protocol.wadray import ray_div, ray_mul
+from core.aave.wadray import ray_div, ray_mul
 
 from . import identity, liquidation
 from .liquidation import NotLiquidatable  # noqa: F401 - part of this module's interface
@@ -529,7 +529,7 @@ def liquidation_scan_enqueue(*, round_key: str, oracle_round_id: int | None = No
     fail for it, and the beat scan catches up once the broker is back."""
     import logging
 
-    from markets.errors import BrokerUnavailable
+    from common.errors import BrokerUnavailable
 
     from .tasks import scan_accounts
 

@@ -19,6 +19,12 @@ RETRY = dict(autoretry_for=(OperationalError,), retry_backoff=1, retry_backoff_m
 LIMITS = dict(soft_time_limit=20, time_limit=25)
 TASK = dict(ignore_result=True, acks_late=True, reject_on_worker_lost=True, **LIMITS, **RETRY)
 
+BEAT_SCHEDULES = [
+    {"name": "accrue reserves", "task": "lending.accrue_reserves", "every_seconds": 60, "queue": "accrual"},
+    {"name": "liquidation safety-net scan", "task": "lending.scan_accounts", "every_seconds": 60,
+     "queue": "liquidations"},
+]
+
 
 @shared_task(name="lending.accrue_reserves", queue="accrual", **TASK)
 def accrue_reserves() -> int:

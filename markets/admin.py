@@ -1,20 +1,8 @@
 from django.contrib import admin
 
-from .models import Asset, AuditEntry, Reserve
+from common.admin import ReadOnlyAdmin
 
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Shown, never edited here: changes go through the audited services (the API or the risk desk), and
-    history (audit rows, oracle rounds) is never rewritten."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+from .models import Asset, Reserve
 
 
 @admin.register(Asset)
@@ -29,7 +17,3 @@ class AssetAdmin(ReadOnlyAdmin):
 class ReserveAdmin(ReadOnlyAdmin):
     list_display = ("asset", "ltv_bps", "liquidation_threshold_bps", "liquidation_bonus_bps", "paused", "frozen")
 
-
-@admin.register(AuditEntry)
-class AuditEntryAdmin(ReadOnlyAdmin):
-    list_display = ("created_at", "actor", "target", "field", "old_value", "new_value", "reason")

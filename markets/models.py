@@ -3,7 +3,7 @@ import re
 from django.conf import settings
 from django.db import models
 
-from .fields import UIntField
+from common.fields import UIntField
 
 SYMBOL_RE = re.compile(r"^[A-Za-z0-9._-]{1,20}$")
 
@@ -110,50 +110,3 @@ class Reserve(models.Model):
 
     def __str__(self):
         return f"Reserve {self.asset.symbol}"
-
-
-class AuditEntry(models.Model):
-    """One staff change: who, when, what, from what, to what, why (Zulip-style audit row)."""
-
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    target = models.CharField(max_length=80, help_text="e.g. reserve:TSLAx, oracle_policy:TSLAx")
-    field = models.CharField(max_length=60)
-    old_value = models.JSONField(null=True)
-    new_value = models.JSONField(null=True)
-    reason = models.TextField()
-
-    class Meta:
-        ordering = ["-id"]
-
-
-class Heartbeat(models.Model):
-    """Last time a process of each kind reported in; /healthz reads it."""
-
-    name = models.CharField(max_length=40, unique=True)
-    at = models.DateTimeField()
-
-
-class IdempotencyRecord(models.Model):
-    """The first answer to a POST sent with an Idempotency-Key, replayed for repeats of that key.
-
-    The row is inserted before the action, in the action's transaction (the claim), and answered at its end,
-    so other transactions only ever see it answered."""
-
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    key = models.CharField(max_length=255)
-    fingerprint = models.CharField(max_length=64, help_text="sha256 of method, path and body")
-    status_code = models.PositiveSmallIntegerField(null=True, help_text="null while the claiming request runs")
-    body = models.JSONField(null=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["user", "key"], name="uniq_idempotency_key_per_user")]
-
-
-class SiweNonce(models.Model):
-    """Server-side SIWE nonces: single use (claimed by a conditional UPDATE) and short-lived."""
-
-    nonce = models.CharField(max_length=32, unique=True)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    used_at = models.DateTimeField(null=True, blank=True)

@@ -4,10 +4,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from protocol.core import normalized_debt, normalized_income, utilization_ray
-from protocol.wadray import RAY, SECONDS_PER_YEAR, ray_mul
+from core.aave.v3 import normalized_debt, normalized_income, utilization_ray
+from core.aave.wadray import RAY, SECONDS_PER_YEAR, ray_mul
 
-from .models import Asset, AuditEntry, Reserve
+from .models import Asset, Reserve
 from .services import now_seconds, reserve_state
 
 
@@ -48,7 +48,3 @@ def market_list() -> list[MarketView]:
 
 def asset_list():
     return Asset.objects.order_by("id")
-
-
-def audit_list():
-    return AuditEntry.objects.select_related("actor").order_by("-id")

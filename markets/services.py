@@ -9,27 +9,19 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from protocol.core import RateParams, ReserveState, update_rates_and_virtual_balance, update_state
-from protocol.wadray import PERCENTAGE_FACTOR, percent_mul
+from core.aave.v3 import RateParams, ReserveState, update_rates_and_virtual_balance, update_state
+from core.aave.wadray import PERCENTAGE_FACTOR, percent_mul
 
-from .models import Asset, AuditEntry, Reserve
+from common.errors import DomainError, ValidationFailed
+from common.services import audit_record, audit_reverter, audit_unchanged_since
+
+from .models import Asset, Reserve
 
 # PoolConfigurator / ReserveConfiguration bounds
 MAX_VALID_CAP = 68_719_476_735
 MAX_BORROW_RATE_BPS = 100_000  # DefaultReserveInterestRateStrategyV2.MAX_BORROW_RATE (1000%)
 MIN_OPTIMAL_BPS, MAX_OPTIMAL_BPS = 100, 9_900
 MAX_BPS_FIELD = 65_535
-
-
-class ValidationFailed(Exception):
-    """A change a risk admin asked for would leave an invalid configuration."""
-
-    def __init__(self, errors: dict[str, str]):
-        self.errors = errors
-        field, message = next(iter(errors.items()))
-        super().__init__(message)
-        self.field = field
-        self.message = message
 
 
 def now_seconds() -> int:
@@ -74,11 +66,6 @@ def validate_reserve_config(cfg: dict) -> dict[str, str]:
         if not 0 <= cfg[cap] <= MAX_VALID_CAP:
             errors[cap] = f"{cap} must be between 0 (no cap) and {MAX_VALID_CAP} whole tokens."
     return errors
-
-
-def audit_record(*, actor, target: str, field: str, old, new, reason: str) -> AuditEntry:
-    return AuditEntry.objects.create(actor=actor, target=target, field=field, old_value=old, new_value=new,
-                                     reason=reason)
 
 
 def reserve_state(reserve: Reserve) -> ReserveState:
@@ -223,3 +210,14 @@ def universe_load() -> list[Asset]:
             reserve.save()
         assets.append(asset)
     return assets
+
+
+@audit_reverter("reserve")
+def _revert_reserve_parameter(entry, *, symbol: str, actor, note: str) -> None:
+    reserve = Reserve.objects.select_for_update().get(asset__symbol=symbol)
+    audit_unchanged_since(entry, getattr(reserve, entry.field))
+    try:
+        reserve_update_parameters(symbol=symbol, actor=actor, changes={entry.field: entry.old_value}, reason=note)
+    except ValidationFailed as exc:
+        raise DomainError(f"The old value no longer fits the other parameters: {exc.message}", code="invalid",
+                          field=exc.field) from None

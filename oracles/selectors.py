@@ -61,7 +61,7 @@ class OracleRead:
 
 
 def _clock_state(calendar: str, at: datetime):
-    from .clock import MarketClock
+    from core.clock import MarketClock
 
     return MarketClock.get(calendar).state(at)
 
@@ -72,7 +72,7 @@ def policy_haircut_bps(policy: HaircutPolicy, asset: Asset, closure_kind: str | 
         return 0
     if policy.mode == HaircutPolicy.Mode.FIXED:
         return int(policy.fixed_bps.get(closure_kind, 0))
-    from . import haircut
+    from core.haircut import calibrated as haircut
 
     return haircut.policy_bps_calibrated(ticker=asset.underlying, closure_kind=closure_kind,
                                          coverage=float(policy.coverage),
@@ -80,7 +80,7 @@ def policy_haircut_bps(policy: HaircutPolicy, asset: Asset, closure_kind: str | 
 
 
 def policy_haircut_table(policy: HaircutPolicy, asset: Asset) -> dict[str, int]:
-    from .clock import CLOSURE_KINDS
+    from core.clock import CLOSURE_KINDS
 
     return {kind: policy_haircut_bps(policy, asset, kind) for kind in CLOSURE_KINDS}
 
@@ -145,7 +145,7 @@ def _read(asset: Asset, feed: OracleFeed | None, policy: HaircutPolicy | None, a
 
 
 def _last_open(calendar: str, at: datetime) -> datetime | None:
-    from .clock import MarketClock
+    from core.clock import MarketClock
 
     clock = MarketClock.get(calendar)
     fn = getattr(clock, "last_open", None)

@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 
 from django.db import OperationalError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from markets.errors import BrokerUnavailable, DomainError, Unprocessable
+from common.errors import BrokerUnavailable, DomainError, Unprocessable
+from common.services import audit_record, audit_require_reason, audit_reverter, audit_unchanged_since
 from markets.models import Asset
 
 from .models import HaircutPolicy, OracleFeed, OracleRound
@@ -83,20 +85,6 @@ def round_publish(
 
 # --- admin actions (audited, Zulip-style) --------------------------------------------------------------
 
-def _audit(actor, target: str, field: str, old, new, reason: str):
-    from markets.services import audit_record
-
-    audit_record(actor=actor, target=target, field=field, old=old, new=new, reason=reason)
-
-
-def _require_reason(reason) -> str:
-    from markets.errors import DomainError
-
-    if not isinstance(reason, str) or not reason.strip():
-        raise DomainError("A reason is required for every staff change.", code="required", field="reason")
-    return reason.strip()
-
-
 CONFIRM_FACTOR = 10  # a manual price this many times above or below the current one must be confirmed
 
 
@@ -104,8 +92,8 @@ CONFIRM_FACTOR = 10  # a manual price this many times above or below the current
 def oracle_set_manual_price(*, asset: Asset, price: int, actor, reason: str = "", confirm: bool = False) -> OracleRound:
     """Pin the asset at an admin's price: source becomes manual, a round is published and scanned at once.
     A price more than CONFIRM_FACTOR times away from the current one needs confirm=True (a typo guard)."""
-    from markets.errors import Conflict
-    from protocol.amounts import MAX_PRICE, format_price
+    from common.errors import Conflict
+    from core.amounts import MAX_PRICE, format_price
 
     if isinstance(price, bool) or not isinstance(price, int) or not 0 < price <= MAX_PRICE:
         raise DomainError(f"price must be above 0 and at most ${format_price(MAX_PRICE)}.", code="invalid_price",
@@ -117,25 +105,25 @@ def oracle_set_manual_price(*, asset: Asset, price: int, actor, reason: str = ""
                        f"${format_price(old)}; send it again with confirm to set it.", code="confirmation_required",
                        field="confirm")
     if feed.source != OracleFeed.Source.MANUAL:
-        _audit(actor, f"oracle_source:{asset.symbol}", "source", feed.source, "manual",
+        audit_record(actor, f"oracle_source:{asset.symbol}", "source", feed.source, "manual",
                reason or "manual price")
         feed.source = OracleFeed.Source.MANUAL
         feed.save(update_fields=["source"])
-    _audit(actor, f"oracle_price:{asset.symbol}", "reference_price", old, price, reason or "manual price")
+    audit_record(actor, f"oracle_price:{asset.symbol}", "reference_price", old, price, reason or "manual price")
     return round_publish(asset=asset, reference_price=price, token_price=price, source="manual")
 
 
 @transaction.atomic
 def oracle_shock(*, asset: Asset, percent_bps: int, at: str, actor, reason: str = "") -> OracleRound | None:
     """A price shock in basis points: now (a new round at once) or at the next regular open."""
-    from protocol.amounts import MAX_PRICE, format_price
+    from core.amounts import MAX_PRICE, format_price
 
     feed = OracleFeed.objects.select_for_update().get(asset=asset)
     if at == "next_open" and feed.source != OracleFeed.Source.MANUAL:
         pending = feed.config.get("pending_shock_bps", 0) + percent_bps
         if not -9_900 <= pending <= 100_000:  # the same bounds as one shock, so shocks cannot pile up unbounded
             raise DomainError("Pending shocks would add up beyond -99%..+1000%.", code="invalid", field="percent")
-        _audit(actor, f"oracle_price:{asset.symbol}", f"shock_{at}", None, percent_bps, reason or "price shock")
+        audit_record(actor, f"oracle_price:{asset.symbol}", f"shock_{at}", None, percent_bps, reason or "price shock")
         feed.config = {**feed.config, "pending_shock_bps": pending}
         feed.save(update_fields=["config"])
         return None
@@ -146,7 +134,7 @@ def oracle_shock(*, asset: Asset, percent_bps: int, at: str, actor, reason: str 
     if max(price, token) > MAX_PRICE:
         raise DomainError(f"The shock would take the price above ${format_price(MAX_PRICE)}.", code="invalid",
                           field="percent")
-    _audit(actor, f"oracle_price:{asset.symbol}", f"shock_{at}", None, percent_bps, reason or "price shock")
+    audit_record(actor, f"oracle_price:{asset.symbol}", f"shock_{at}", None, percent_bps, reason or "price shock")
     return round_publish(asset=asset, reference_price=price, token_price=token, source=feed.source)
 
 
@@ -156,7 +144,7 @@ POLICY_FIELDS = ("mode", "coverage", "fixed_bps", "apply_to_liquidation_threshol
 
 @transaction.atomic
 def haircut_policy_update(*, asset: Asset, changes: dict, actor, reason) -> HaircutPolicy:
-    reason = _require_reason(reason)
+    reason = audit_require_reason(reason)
     policy = HaircutPolicy.objects.select_for_update().get(asset=asset)
     for field, value in changes.items():
         old = getattr(policy, field)
@@ -164,19 +152,19 @@ def haircut_policy_update(*, asset: Asset, changes: dict, actor, reason) -> Hair
         new_json = str(value) if field == "coverage" else value
         if old_json != new_json:
             setattr(policy, field, value)
-            _audit(actor, f"oracle_policy:{asset.symbol}", field, old_json, new_json, reason)
+            audit_record(actor, f"oracle_policy:{asset.symbol}", field, old_json, new_json, reason)
     policy.save()
     return policy
 
 
 @transaction.atomic
 def feed_source_update(*, asset: Asset, source: str, config: dict, actor, reason) -> OracleFeed:
-    reason = _require_reason(reason)
+    reason = audit_require_reason(reason)
     feed = OracleFeed.objects.select_for_update().get(asset=asset)
     if feed.source != source:
-        _audit(actor, f"oracle_source:{asset.symbol}", "source", feed.source, source, reason)
+        audit_record(actor, f"oracle_source:{asset.symbol}", "source", feed.source, source, reason)
     if config:
-        _audit(actor, f"oracle_source:{asset.symbol}", "config", feed.config, {**feed.config, **config}, reason)
+        audit_record(actor, f"oracle_source:{asset.symbol}", "config", feed.config, {**feed.config, **config}, reason)
     feed.source = source
     feed.config = {**feed.config, **config}
     feed.save(update_fields=["source", "config"])
@@ -189,8 +177,10 @@ def feeds_tick(*, now: datetime | None = None, seed: int | None = None) -> int:
     """Advance every simulated and replayed feed one step and publish the rounds (manual feeds hold)."""
     import random
 
-    from . import haircut, sources
-    from .clock import MarketClock
+    from core.haircut import calibrated as haircut
+
+    from . import sources
+    from core.clock import MarketClock
 
     now = now or timezone.now()
     rng = random.Random(seed)
@@ -251,15 +241,16 @@ def feeds_tick(*, now: datetime | None = None, seed: int | None = None) -> int:
     return published
 
 
-# --- backtests (the engine is oracles.backtest, free of Django) ------------------------------------------------
+# --- backtests (the engine is core.simulation.backtest, free of Django) ------------------------------------------------
 
 BACKTEST_STALE_SECONDS = 600  # a backtest "running" this long lost its worker: a redelivery may take it over
 MIN_FIT_CLOSURES = 250
 
 
 def _backtest_bars(asset: Asset):
-    from . import backtest, haircut
-    from .clock import MarketClock
+    from core.haircut import calibrated as haircut
+    from core.simulation import backtest
+    from core.clock import MarketClock
 
     path = haircut.PRICES_DIR / f"{asset.underlying}.csv"
     if not asset.underlying or not path.exists():
@@ -277,7 +268,7 @@ def backtest_parameters(*, asset: Asset, overrides: dict | None = None):
     from markets.models import Reserve
     from markets.services import validate_reserve_config
 
-    from . import backtest
+    from core.simulation import backtest
 
     overrides = dict(overrides or {})
     unknown = sorted(set(overrides) - set(BACKTEST_PARAMETERS))
@@ -300,7 +291,7 @@ def backtest_parameters(*, asset: Asset, overrides: dict | None = None):
 
 def backtest_validate(*, asset: Asset, start, end, policies: list[str], overrides: dict | None = None):
     """Everything a backtest needs, checked before it is queued: (bars, sessions in range, risk parameters)."""
-    from . import backtest
+    from core.simulation import backtest
 
     parameters = backtest_parameters(asset=asset, overrides=overrides)
 
@@ -336,8 +327,9 @@ def backtest_compute(*, asset: Asset, start, end, policies: list[str], overrides
                      progress=None) -> dict:
     """Run the named policies on the asset's history with its reserve's parameters (or what-if overrides)
     and its haircut policy's coverage."""
-    from . import backtest, haircut
-    from .clock import MarketClock
+    from core.haircut import calibrated as haircut
+    from core.simulation import backtest
+    from core.clock import MarketClock
 
     bars, sessions, parameters = backtest_validate(asset=asset, start=start, end=end, policies=policies,
                                                    overrides=overrides)
@@ -432,54 +424,19 @@ def backtest_execute(*, backtest_id: int) -> bool:
     return True
 
 
-# --- undo ------------------------------------------------------------------------------------------------------
+# --- undo (registered with the platform's audit) -----------------------------------------------------------
 
-@transaction.atomic
-def audit_revert(*, entry_id: int, actor, reason: str):
-    """Undo one audited change: set the field back to its old value through the same audited service, so the
-    undo is itself validated and audited. Refused (409) when the field has changed again since."""
-    from decimal import Decimal
-
-    from markets.errors import Conflict, NotFound
-    from markets.models import AuditEntry, Reserve
-    from markets.services import ValidationFailed, reserve_update_parameters
-
-    reason = _require_reason(reason)
-    entry = AuditEntry.objects.filter(pk=entry_id).first()
-    if entry is None:
-        raise NotFound(f"No audited change #{entry_id}.")
-    kind, _, symbol = entry.target.partition(":")
-    note = f"revert of change #{entry.pk}: {reason}"
-
-    def unchanged_since(current) -> None:
-        if current != entry.new_value:
-            raise Conflict(f"{symbol} {entry.field} has changed again since change #{entry.pk} (it is now {current}); "
-                           "revert the later change first.", code="changed_since")
-
-    if kind == "reserve":
-        reserve = Reserve.objects.select_for_update().get(asset__symbol=symbol)
-        unchanged_since(getattr(reserve, entry.field))
-        try:
-            reserve_update_parameters(symbol=symbol, actor=actor, changes={entry.field: entry.old_value}, reason=note)
-        except ValidationFailed as exc:
-            raise DomainError(f"The old value no longer fits the other parameters: {exc.message}", code="invalid",
-                              field=exc.field) from None
-    elif kind == "oracle_policy":
-        policy = HaircutPolicy.objects.select_for_update().select_related("asset").get(asset__symbol=symbol)
-        current = getattr(policy, entry.field)
-        unchanged_since(str(current) if entry.field == "coverage" else current)
-        old = Decimal(entry.old_value) if entry.field == "coverage" else entry.old_value
-        haircut_policy_update(asset=policy.asset, changes={entry.field: old}, actor=actor, reason=note)
-    elif kind == "oracle_source" and entry.field == "source":
-        feed = OracleFeed.objects.select_for_update().select_related("asset").get(asset__symbol=symbol)
-        unchanged_since(feed.source)
-        feed_source_update(asset=feed.asset, source=entry.old_value, config={}, actor=actor, reason=note)
-    else:
-        raise Unprocessable("Only risk-parameter, haircut-policy and price-source changes can be reverted; to undo a "
-                            "price, set the price (or the source) again.", code="not_revertible")
-    return AuditEntry.objects.order_by("-pk").first()
+@audit_reverter("oracle_policy")
+def _revert_policy(entry, *, symbol: str, actor, note: str) -> None:
+    policy = HaircutPolicy.objects.select_for_update().select_related("asset").get(asset__symbol=symbol)
+    current = getattr(policy, entry.field)
+    audit_unchanged_since(entry, str(current) if entry.field == "coverage" else current)
+    old = Decimal(entry.old_value) if entry.field == "coverage" else entry.old_value
+    haircut_policy_update(asset=policy.asset, changes={entry.field: old}, actor=actor, reason=note)
 
 
-def audit_revertible(entry) -> bool:
-    kind = entry.target.partition(":")[0]
-    return kind in ("reserve", "oracle_policy") or (kind == "oracle_source" and entry.field == "source")
+@audit_reverter("oracle_source", fields={"source"})
+def _revert_source(entry, *, symbol: str, actor, note: str) -> None:
+    feed = OracleFeed.objects.select_for_update().select_related("asset").get(asset__symbol=symbol)
+    audit_unchanged_since(entry, feed.source)
+    feed_source_update(asset=feed.asset, source=entry.old_value, config={}, actor=actor, reason=note)

@@ -38,8 +38,8 @@ def token_step(token: int, reference: int, *, sigma_daily: float, seconds: float
 @lru_cache(maxsize=None)
 def standardised_gaps(ticker: str) -> tuple[float, ...]:
     """Real opening gaps of `ticker` divided by the volatility known at the previous close."""
-    from . import haircut
-    from .clock import MarketClock
+    from core.haircut import calibrated as haircut
+    from core.clock import MarketClock
 
     path = haircut.PRICES_DIR / f"{ticker}.csv"
     if not path.exists():
@@ -57,7 +57,7 @@ def open_jump(reference: int, *, ticker: str, sigma_daily: float, rng: random.Ra
 
 def replay_prices(ticker: str) -> list[tuple[str, int]]:
     """(label, price) in the order a replay feed publishes them: each session's open, then its close."""
-    from . import haircut
+    from core.haircut import calibrated as haircut
 
     dates, opens, closes = haircut.read_bars(haircut.PRICES_DIR / f"{ticker}.csv")
     out = []

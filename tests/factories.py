@@ -55,7 +55,7 @@ def set_price(symbol: str, usd: str) -> None:
 
 
 def units(symbol: str, amount: str) -> int:
-    from protocol.amounts import parse_amount
+    from core.amounts import parse_amount
 
     return parse_amount(amount, Asset.objects.get(symbol=symbol).decimals)
 

@@ -29,15 +29,17 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "django_htmx",
     "axes",
+    "common",
     "markets",
     "oracles",
     "lending",
     "frontend",
+    "config",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "markets.middleware.RejectMalformedRequestMiddleware",
+    "common.middleware.RejectMalformedRequestMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -51,7 +53,7 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "config.urls"
-CSRF_FAILURE_VIEW = "config.urls.csrf_failure"
+CSRF_FAILURE_VIEW = "common.views.csrf_failure"
 WSGI_APPLICATION = "config.wsgi.application"
 
 TEMPLATES = [
@@ -102,7 +104,7 @@ AUTHENTICATION_BACKENDS = [
 ]
 
 # The client address is REMOTE_ADDR unless this many trusted reverse proxies sit in front; then it is the
-# X-Forwarded-For hop the outermost of them appended. Never trust the header blindly (markets.api.throttling).
+# X-Forwarded-For hop the outermost of them appended. Never trust the header blindly (common.api.throttling).
 TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
 
 # Throttle counters shared by every web process: Redis when configured, else the database
@@ -119,8 +121,8 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_FAILURE_LIMIT = 5
 AXES_COOLOFF_TIME = timedelta(minutes=15)
 AXES_RESET_ON_SUCCESS = True
-AXES_CLIENT_IP_CALLABLE = "markets.api.throttling.client_ip"
-AXES_LOCKOUT_CALLABLE = "markets.api.lockout.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "common.api.throttling.client_ip"
+AXES_LOCKOUT_CALLABLE = "common.api.lockout.lockout_response"
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -196,7 +198,7 @@ CELERY_TASK_ROUTES = {
     "lending.liquidate_*": {"queue": "liquidations"},
     "lending.scan_*": {"queue": "liquidations"},
     "lending.accrue_*": {"queue": "accrual"},
-    "markets.*": {"queue": "default"},
+    "common.*": {"queue": "default"},
     "oracles.*": {"queue": "prices"},
     "simulations.*": {"queue": "simulations"},
 }
@@ -219,16 +221,16 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "markets.api.pagination.DefaultPagination",
+    "DEFAULT_PAGINATION_CLASS": "common.api.pagination.DefaultPagination",
     "PAGE_SIZE": 100,
-    "EXCEPTION_HANDLER": "markets.api.errors.exception_handler",
+    "EXCEPTION_HANDLER": "common.api.errors.exception_handler",
     "DEFAULT_THROTTLE_CLASSES": [
-        "markets.api.throttling.AnonRateThrottle",
-        "markets.api.throttling.UserRateThrottle",
+        "common.api.throttling.AnonRateThrottle",
+        "common.api.throttling.UserRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": _throttle_rates(),
     "NUM_PROXIES": TRUSTED_PROXY_COUNT,  # DRF's None would trust any X-Forwarded-For
-    "DEFAULT_PARSER_CLASSES": ["markets.api.parsers.BoundedJSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["common.api.parsers.BoundedJSONParser"],
     "COERCE_DECIMAL_TO_STRING": True,
 }
 SPECTACULAR_SETTINGS = {

@@ -4,7 +4,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from protocol.amounts import format_amount, format_price, format_wad
+from core.amounts import format_amount, format_price, format_wad
 
 from ..identity import address_display
 from ..models import LedgerEntry, LiquidationEvent

@@ -12,8 +12,8 @@ from rest_framework.authtoken.models import Token
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
-from markets.errors import DomainError
-from markets.models import SiweNonce
+from common.errors import DomainError
+from lending.models import SiweNonce
 
 from .. import identity, services
 from .views import AuthThrottled

@@ -6,13 +6,13 @@ from rest_framework.authtoken.models import Token
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from markets.api.idempotency import idempotent
-from markets.api.pagination import NewestFirstCursor
-from markets.api.lockout import raise_if_locked_out
-from markets.api.throttling import ScopedIPThrottle, ScopedRateThrottle
-from markets.errors import DomainError
+from common.api.idempotency import IDEMPOTENCY_KEY, idempotent
+from common.api.pagination import NewestFirstCursor
+from common.api.lockout import raise_if_locked_out
+from common.api.throttling import ScopedIPThrottle, ScopedRateThrottle
+from common.errors import DomainError
 from markets.models import is_symbol
-from protocol.amounts import AmountError, parse_amount, parse_iso_datetime, parse_percent_bps
+from core.amounts import AmountError, parse_amount, parse_iso_datetime, parse_percent_bps
 
 from .. import selectors, services
 from .serializers import (
@@ -30,8 +30,6 @@ from .serializers import (
 )
 
 
-IDEMPOTENCY_KEY = OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, required=False,
-                                   description="Replays of the same key return the first result without acting")
 
 
 class AuthThrottled(APIView):
@@ -263,7 +261,7 @@ class WhatIfView(APIView):
     @extend_schema(request=WhatIfRequestSerializer, responses=WhatIfSerializer, parameters=[IDEMPOTENCY_KEY])
     @idempotent
     def post(self, request):
-        from markets.errors import NotFound
+        from common.errors import NotFound
         from markets.models import Asset
 
         data = _body(request)

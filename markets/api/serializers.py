@@ -1,9 +1,9 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from protocol.amounts import format_amount
+from core.amounts import format_amount
 
-from ..models import Asset, AuditEntry, Reserve
+from ..models import Asset, Reserve
 
 
 class AssetSerializer(serializers.ModelSerializer):
@@ -130,13 +130,5 @@ class MarketPatchSerializer(serializers.Serializer):
                 name = sorted(unknown)[0]
                 raise serializers.ValidationError({name: [f"Unknown field {name}."]}, code="unknown_field")
         return super().to_internal_value(data)
-
-
-class AuditEntrySerializer(serializers.ModelSerializer):
-    actor = serializers.CharField(source="actor.username", default=None, allow_null=True)
-
-    class Meta:
-        model = AuditEntry
-        fields = ["id", "actor", "created_at", "target", "field", "old_value", "new_value", "reason"]
 
 

@@ -7,5 +7,4 @@ urlpatterns = [
     path("markets/", views.MarketListView.as_view(), name="market-list"),
     path("markets/<str:symbol>/", views.MarketDetailView.as_view(), name="market-detail"),
     path("admin/markets/<str:symbol>/", views.AdminMarketView.as_view(), name="admin-market"),
-    path("admin/audit/", views.AuditListView.as_view(), name="admin-audit"),
 ]

@@ -2,10 +2,10 @@ from decimal import Decimal
 
 from rest_framework import serializers
 
-from markets.api.fields import AsciiDateField, AsciiDecimalField, StrictIntegerField
-from protocol.amounts import format_price
+from common.api.fields import AsciiDateField, AsciiDecimalField, StrictIntegerField
+from core.amounts import format_price
 
-from ..clock import CLOSURE_KINDS
+from core.clock import CLOSURE_KINDS
 
 
 class OraclePriceSerializer(serializers.Serializer):
@@ -168,7 +168,3 @@ class BacktestSerializer(serializers.Serializer):
                 "status": job.status, "progress": {"processed": job.processed, "total": job.total, "percent": percent},
                 "result": job.result, "error": job.error, "created_at": job.created_at, "started_at": job.started_at,
                 "finished_at": job.finished_at}
-
-
-class AuditRevertSerializer(serializers.Serializer):
-    reason = serializers.CharField(max_length=500, help_text="why the change is undone (audited)")

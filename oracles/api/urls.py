@@ -11,7 +11,6 @@ urlpatterns = [
     path("admin/oracle/<str:symbol>/shock/", views.ShockView.as_view(), name="admin-oracle-shock"),
     path("admin/oracle/<str:symbol>/policy/", views.PolicyView.as_view(), name="admin-oracle-policy"),
     path("admin/oracle/<str:symbol>/source/", views.SourceView.as_view(), name="admin-oracle-source"),
-    path("admin/audit/<int:entry_id>/revert/", views.AuditRevertView.as_view(), name="admin-audit-revert"),
     path("admin/backtests/", views.BacktestListView.as_view(), name="admin-backtests"),
     path("admin/backtests/<int:backtest_id>/", views.BacktestDetailView.as_view(), name="admin-backtest"),
 ]

@@ -5,17 +5,15 @@ from rest_framework import generics, permissions, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from markets.api.idempotency import idempotent
-from markets.api.serializers import AuditEntrySerializer
-from markets.errors import DomainError, NotFound
+from common.api.idempotency import IDEMPOTENCY_KEY, idempotent
+from common.errors import DomainError, NotFound
 from markets.models import Asset, is_symbol
-from protocol.amounts import AmountError, parse_iso_datetime, parse_percent_bps, parse_price
+from core.amounts import AmountError, parse_iso_datetime, parse_percent_bps, parse_price
 
 from .. import selectors, services
-from ..clock import ClockRangeError, MarketClock
+from core.clock import ClockRangeError, MarketClock
 from ..models import HaircutPolicy, OracleFeed
 from .serializers import (
-    AuditRevertSerializer,
     BacktestInSerializer,
     BacktestSerializer,
     HaircutTableSerializer,
@@ -114,7 +112,7 @@ def _reason(data: dict) -> str:
 
 
 class ManualPriceView(StaffView):
-    @extend_schema(request=ManualPriceSerializer, responses={201: OraclePriceSerializer})
+    @extend_schema(request=ManualPriceSerializer, responses={201: OraclePriceSerializer}, parameters=[IDEMPOTENCY_KEY])
     @idempotent
     def post(self, request, symbol: str):
         asset = _asset(symbol)
@@ -133,7 +131,7 @@ class ManualPriceView(StaffView):
 
 
 class ShockView(StaffView):
-    @extend_schema(request=ShockSerializer, responses={200: ShockResultSerializer})
+    @extend_schema(request=ShockSerializer, responses={200: ShockResultSerializer}, parameters=[IDEMPOTENCY_KEY])
     @idempotent
     def post(self, request, symbol: str):
         asset = _asset(symbol)
@@ -212,7 +210,7 @@ class BacktestListView(StaffView):
     def get(self, request):
         return Response([BacktestSerializer.from_job(job) for job in selectors.backtest_list()[:50]])
 
-    @extend_schema(request=BacktestInSerializer, responses={202: BacktestSerializer})
+    @extend_schema(request=BacktestInSerializer, responses={202: BacktestSerializer}, parameters=[IDEMPOTENCY_KEY])
     @idempotent
     def post(self, request):
         data = request.data if isinstance(request.data, dict) else {}
@@ -234,16 +232,3 @@ class BacktestDetailView(StaffView):
             raise NotFound(f"No backtest {backtest_id}.", code="not_found")
         return Response(BacktestSerializer.from_job(job))
 
-
-class AuditRevertView(StaffView):
-    """Undo one audited change (a reserve parameter, a haircut-policy field or a price source): the old value
-    goes back through the same validated, audited service; the answer is the new audit row."""
-
-    @extend_schema(request=AuditRevertSerializer, responses={201: AuditEntrySerializer})
-    @idempotent
-    def post(self, request, entry_id: int):
-        data = request.data if isinstance(request.data, dict) else {}
-        serializer = AuditRevertSerializer(data=data)
-        serializer.is_valid(raise_exception=True)
-        entry = services.audit_revert(entry_id=entry_id, actor=request.user, reason=serializer.validated_data["reason"])
-        return Response(AuditEntrySerializer(entry).data, status=status.HTTP_201_CREATED)

@@ -5,7 +5,7 @@ from datetime import date
 
 from django.core.management.base import CommandError
 
-from protocol.amounts import AmountError, parse_iso_date
+from core.amounts import AmountError, parse_iso_date
 
 _INT = re.compile(r"-?[0-9]{1,6}")
 _FRACTION = re.compile(r"0?\.[0-9]{1,6}")

@@ -5,8 +5,8 @@ from lending import services
 from lending.models import LiquidationEvent, Position
 from markets.models import Reserve
 from oracles.models import HaircutPolicy, OracleRound
-from protocol.amounts import format_price
-from protocol.wadray import percent_div
+from core.amounts import format_price
+from core.aave.wadray import percent_div
 from tests.factories import api_client, fund_and_supply, make_account, make_universe, make_user, set_price
 
 pytestmark = pytest.mark.django_db

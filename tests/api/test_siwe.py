@@ -6,7 +6,7 @@ from eth_account import Account as EthAccount
 from eth_account.messages import encode_defunct
 
 from lending.models import Account
-from markets.models import SiweNonce
+from lending.models import SiweNonce
 from tests.factories import api_client
 
 pytestmark = pytest.mark.django_db

@@ -18,7 +18,7 @@ from lending import services
 from lending.models import LiquidationEvent
 from lending.selectors import account_health
 from markets.models import Reserve
-from protocol.wadray import percent_div, percent_mul
+from core.aave.wadray import percent_div, percent_mul
 from tests.conftest import reset_broker_connections
 from tests.factories import api_client, fund_and_supply, ledger_mismatches, make_account, make_universe, make_user, \
     set_price

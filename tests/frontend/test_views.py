@@ -3,7 +3,8 @@ import pytest
 from django.test import Client
 
 from lending.models import Position
-from markets.models import AuditEntry, Reserve
+from markets.models import Reserve
+from common.models import AuditEntry
 from tests.factories import make_universe, make_user, set_price
 
 pytestmark = pytest.mark.django_db
@@ -124,7 +125,7 @@ def test_risk_desk_lists_liquidations_and_queues_a_scan(monkeypatch):
     assert r.status_code == 302 and queued and queued[0]["round_key"].startswith("manual-")
 
     def broker_down(**kw):  # what the service raises when the broker refuses the message
-        from markets.errors import BrokerUnavailable
+        from common.errors import BrokerUnavailable
 
         raise BrokerUnavailable("The task broker is unreachable; the beat scan will run when it is back.")
 

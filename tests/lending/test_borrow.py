@@ -2,7 +2,7 @@ import pytest
 
 from lending import services
 from lending.models import LedgerEntry, WalletBalance
-from markets.errors import DomainError
+from common.errors import DomainError
 from markets.models import Reserve
 from oracles.models import OracleFeed
 from tests.factories import fund_and_supply, make_account, make_universe, set_price, set_reserve

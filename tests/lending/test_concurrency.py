@@ -6,7 +6,7 @@ from django.db import connection, connections
 
 from lending import services
 from lending.models import Position
-from markets.errors import DomainError
+from common.errors import DomainError
 from tests.factories import fund_and_supply, make_account, make_universe, set_price
 
 E6 = 10**6

@@ -10,10 +10,10 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 from lending import services
 from lending.models import LedgerEntry, Position, WalletBalance
 from lending.selectors import account_health
-from markets.errors import DomainError
+from common.errors import DomainError
 from markets.models import Reserve
 from markets.services import now_seconds
-from protocol.core import HEALTH_FACTOR_LIQUIDATION_THRESHOLD
+from core.aave.v3 import HEALTH_FACTOR_LIQUIDATION_THRESHOLD
 from tests.factories import make_account, make_universe, set_price
 
 ASSETS = ["USDC", "TSLAx", "NVDAx"]

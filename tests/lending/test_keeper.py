@@ -14,7 +14,7 @@ from lending.models import LedgerEntry, LiquidationEvent, Position
 from lending.selectors import account_health
 from markets.models import Asset, Reserve
 from oracles.selectors import oracle_reads
-from protocol.wadray import percent_div, percent_mul
+from core.aave.wadray import percent_div, percent_mul
 from tests.factories import fund_and_supply, ledger_mismatches, make_account, make_universe, set_price, set_reserve
 
 pytestmark = pytest.mark.django_db

@@ -2,7 +2,7 @@ import pytest
 
 from lending import services
 from lending.models import LedgerEntry, Position, WalletBalance
-from markets.errors import DomainError
+from common.errors import DomainError
 from markets.models import Reserve
 from tests.factories import make_account, make_universe, set_reserve, units
 

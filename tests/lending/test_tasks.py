@@ -163,7 +163,7 @@ def test_setup_schedules_is_idempotent_and_keeps_an_admins_tuning(capsys):
     tasks_by_name = dict(PeriodicTask.objects.values_list("task", "interval__every"))
     assert tasks_by_name["lending.scan_accounts"] == 60
     assert tasks_by_name["lending.accrue_reserves"] == 60
-    assert tasks_by_name["markets.heartbeat"] == 15
+    assert tasks_by_name["common.heartbeat"] == 15
     assert "oracles.tick_prices" in tasks_by_name  # the oracle app's own schedules (oracles.tasks.BEAT_SCHEDULES)
     assert PeriodicTask.objects.get(task="lending.scan_accounts").queue == "liquidations"
     assert len(created) == PeriodicTask.objects.count()

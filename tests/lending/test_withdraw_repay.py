@@ -2,7 +2,7 @@ import pytest
 
 from lending import services
 from lending.models import Position, WalletBalance
-from markets.errors import DomainError
+from common.errors import DomainError
 from tests.factories import fund_and_supply, make_account, make_universe, set_price, set_reserve
 
 pytestmark = pytest.mark.django_db

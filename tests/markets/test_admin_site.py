@@ -3,12 +3,13 @@ rows, oracle rounds, liquidations, backtests) can be read there but not changed,
 import pytest
 from django.test import Client
 
-from markets.models import AuditEntry, Reserve
+from markets.models import Reserve
+from common.models import AuditEntry
 from oracles.models import HaircutPolicy, OracleFeed
 from tests.factories import make_universe, make_user
 
 pytestmark = pytest.mark.django_db
-READ_ONLY = ["markets/reserve", "markets/auditentry", "oracles/oraclefeed", "oracles/haircutpolicy",
+READ_ONLY = ["markets/reserve", "common/auditentry", "oracles/oraclefeed", "oracles/haircutpolicy",
              "oracles/oracleround", "oracles/backtest", "lending/liquidationevent"]
 
 

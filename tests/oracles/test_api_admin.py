@@ -1,7 +1,7 @@
 """Staff oracle endpoints: price, shock, policy, source. Everyone else gets 403."""
 import pytest
 
-from markets.models import AuditEntry
+from common.models import AuditEntry
 from oracles.models import HaircutPolicy, OracleFeed
 from tests.factories import api_client, make_universe, make_user
 

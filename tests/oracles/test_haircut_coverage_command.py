@@ -5,7 +5,7 @@ import json
 import pytest
 from django.core.management import CommandError, call_command
 
-from oracles import haircut
+from core.haircut import calibrated as haircut
 
 
 def run(*args):

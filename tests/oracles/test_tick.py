@@ -6,7 +6,7 @@ from markets.models import Asset
 from oracles.models import OracleFeed, OracleRound
 from oracles.services import feeds_tick, oracle_shock
 from tests.factories import make_universe, make_user
-from tests.oracles.test_clock import et
+from tests.core.test_clock import et
 
 pytestmark = pytest.mark.django_db
 

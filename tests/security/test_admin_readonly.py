@@ -5,7 +5,8 @@ import pytest
 from django.test import Client
 
 from lending.models import FaucetPolicy
-from markets.models import Asset, AuditEntry, Reserve
+from markets.models import Asset, Reserve
+from common.models import AuditEntry
 from markets.services import STOCK_RESERVE
 from oracles.models import HaircutPolicy, OracleFeed
 from oracles.services import round_publish

@@ -83,7 +83,7 @@ def test_a_session_post_without_csrf_is_a_403_in_the_error_shape(user):
 def test_the_handlers_answer_json_under_api_and_pages_elsewhere():
     from django.core.exceptions import PermissionDenied, SuspiciousOperation
 
-    from config.urls import csrf_failure, handler400, handler403
+    from common.views import csrf_failure, handler400, handler403
 
     factory = RequestFactory()
     api, site = factory.post("/api/v1/account/faucet/"), factory.post("/account/action/")
@@ -93,4 +93,4 @@ def test_the_handlers_answer_json_under_api_and_pages_elsewhere():
     for response in (handler400(site, SuspiciousOperation("x")), handler403(site, PermissionDenied()),
                      csrf_failure(site, reason="CSRF cookie not set.")):
         assert response.status_code in (400, 403) and not response["Content-Type"].startswith("application/json")
-    assert settings.CSRF_FAILURE_VIEW == "config.urls.csrf_failure"
+    assert settings.CSRF_FAILURE_VIEW == "common.views.csrf_failure"

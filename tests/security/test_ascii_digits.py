@@ -3,7 +3,8 @@ digits are a clear 400 (an inline error on the htmx account form) and move nothi
 import pytest
 from django.test import Client
 
-from markets.models import AuditEntry, Reserve
+from markets.models import Reserve
+from common.models import AuditEntry
 from oracles.models import Backtest, HaircutPolicy, OracleFeed, OracleRound
 from tests.api.action_cases import snapshot
 from tests.factories import api_client, fund_and_supply, make_universe, make_user, set_price
@@ -171,10 +172,10 @@ def test_liquidation_account_filter(world, account):
                   "--bonus-bps", "𝟏𝟎𝟓𝟎𝟎"]),
     ("backtest", ["--asset", "SPYx", "--from", "2021-01-01", "--to", "2021-12-31", "--policy", "none",
                   "--lt-bps", "9" * 30]),
-    ("haircut_coverage", ["--prices", "oracles/data/prices", "--from", "2020-01-01", "--to", "２０２１-01-01"]),
-    ("haircut_coverage", ["--prices", "oracles/data/prices", "--from", "2020-01-01", "--to", "2021-01-01",
+    ("haircut_coverage", ["--prices", "core/data/prices", "--from", "2020-01-01", "--to", "２０２１-01-01"]),
+    ("haircut_coverage", ["--prices", "core/data/prices", "--from", "2020-01-01", "--to", "2021-01-01",
                           "--coverage", "٠.٩٩"]),
-    ("haircut_coverage", ["--prices", "oracles/data/prices", "--from", "2020-01-01", "--to", "2021-01-01",
+    ("haircut_coverage", ["--prices", "core/data/prices", "--from", "2020-01-01", "--to", "2021-01-01",
                           "--coverage", "nan"]),
 ])
 def test_management_commands(command, args):

@@ -5,9 +5,10 @@ import pytest
 from django.contrib.auth import get_user_model
 from rest_framework.authtoken.models import Token
 
-from markets.api.errors import _first
-from markets.api.parsers import MAX_JSON_DEPTH, BoundedJSONParser
-from markets.models import AuditEntry, IdempotencyRecord, Reserve
+from common.api.errors import _first
+from common.api.parsers import MAX_JSON_DEPTH, BoundedJSONParser
+from markets.models import Reserve
+from common.models import AuditEntry, IdempotencyRecord
 from oracles.models import HaircutPolicy, OracleFeed, OracleRound
 from tests.api.action_cases import snapshot
 from tests.factories import api_client, fund_and_supply, make_universe, make_user, set_price
@@ -115,7 +116,7 @@ def test_a_body_at_the_limit_still_gets_the_usual_validation_error(world):
 def test_error_flattening_and_the_handler_never_recurse():
     from rest_framework.exceptions import ErrorDetail
 
-    from markets.api.errors import exception_handler
+    from common.api.errors import exception_handler
 
     detail = ErrorDetail("bottom", code="deep")
     for _ in range(5_000):

@@ -17,8 +17,9 @@ from config.celery_app import app
 from lending import tasks as lending_tasks
 from lending.models import LedgerEntry, WalletBalance
 from markets.api import idempotency
-from markets.errors import DomainError
-from markets.models import AuditEntry, IdempotencyRecord, Reserve
+from common.errors import DomainError
+from markets.models import Reserve
+from common.models import AuditEntry, IdempotencyRecord
 from oracles import tasks as oracle_tasks
 from oracles.models import Backtest, OracleRound
 from tests.conftest import reset_broker_connections

@@ -3,7 +3,7 @@ never a 500; the API answers in its error shape, pages with the site's page."""
 import pytest
 from django.test import Client
 
-from markets.models import AuditEntry
+from common.models import AuditEntry
 from oracles.models import OracleRound
 from tests.api.action_cases import snapshot
 from tests.factories import api_client, make_universe, make_user

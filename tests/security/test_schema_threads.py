@@ -14,7 +14,7 @@ from django.db import connection
 from django.test import RequestFactory
 from drf_spectacular.views import SpectacularAPIView
 
-from markets.api.schema import CachedSpectacularAPIView, cached_schema
+from common.api.schema import CachedSpectacularAPIView, cached_schema
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -154,7 +154,7 @@ def test_two_registrations_of_one_name_in_different_cases_at_once_make_one_user(
 
     from django.db import connections
 
-    from markets.errors import DomainError
+    from common.errors import DomainError
 
     barrier, outcomes = threading.Barrier(4), []
 

@@ -14,8 +14,8 @@ from django.core.cache import caches
 from django.db import connection
 from django.test import Client, RequestFactory, override_settings
 
-from markets.api.throttling import ScopedIPThrottle, client_ip  # also connects the rate reload on settings changes
-from markets.models import SiweNonce
+from common.api.throttling import ScopedIPThrottle, client_ip  # also connects the rate reload on settings changes
+from lending.models import SiweNonce
 from tests.conftest import require_service
 from tests.factories import api_client, make_user
 
@@ -72,7 +72,7 @@ def test_client_ip_rule():
         assert client_ip(request) == "7.7.7.7"
     # DRF's None would trust the header; its own rule gets the same count.
     assert settings.REST_FRAMEWORK["NUM_PROXIES"] == settings.TRUSTED_PROXY_COUNT is not None
-    assert settings.AXES_CLIENT_IP_CALLABLE == "markets.api.throttling.client_ip"
+    assert settings.AXES_CLIENT_IP_CALLABLE == "common.api.throttling.client_ip"
 
 
 @pytest.mark.django_db
@@ -109,7 +109,7 @@ CHECK = """
 import django
 django.setup()
 from django.test import RequestFactory
-from markets.api.throttling import ScopedIPThrottle
+from common.api.throttling import ScopedIPThrottle
 
 class View:
     throttle_scope = "auth"

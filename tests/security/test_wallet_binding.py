@@ -12,7 +12,7 @@ from eth_account.messages import encode_defunct
 from rest_framework.authtoken.models import Token
 
 from lending.models import Account
-from markets.models import SiweNonce
+from lending.models import SiweNonce
 from tests.factories import api_client, make_user
 
 pytestmark = pytest.mark.django_db

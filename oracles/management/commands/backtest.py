@@ -2,9 +2,10 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from markets.errors import DomainError
+from common.errors import DomainError
 from markets.models import Asset
-from oracles import backtest, services
+from core.simulation import backtest
+from oracles import services
 from oracles.management.arguments import bps, parse_date
 
 

@@ -1,0 +1,1 @@
+"""Closed-market haircut models (no Django)."""

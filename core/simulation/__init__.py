@@ -1,0 +1,1 @@
+"""Simulation engines: backtests on real bars (no Django)."""
