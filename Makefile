@@ -1,10 +1,10 @@
-# The newcomer's commands: `make run` and `make test` (see README.md).
+# The newcomer's commands: `make run`, `make test` and `make lint` (see README.md).
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 PYTEST_ARGS ?=
 
-.PHONY: install run test bench clean
+.PHONY: install run test lint bench clean
 
 install: $(VENV)/.installed
 
@@ -21,6 +21,9 @@ test: install
 	./scripts/services.sh
 	./scripts/test-deps.sh
 	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check .
 
 bench: install
 	$(PY) bench/run_all.py

@@ -175,7 +175,8 @@ def warm_up(account_ids: list[int]) -> None:
 
 
 # Per reserve, the sums of its positions' scaled balances (what its scaled totals must equal).
-POSITION_SUMS = "(SELECT reserve_id, sum(scaled_supply) s, sum(scaled_debt) d FROM lending_position GROUP BY reserve_id)"
+POSITION_SUMS = ("(SELECT reserve_id, sum(scaled_supply) s, sum(scaled_debt) d FROM lending_position "
+                 "GROUP BY reserve_id)")
 
 
 def scaled_totals_from_positions() -> None:

@@ -5,7 +5,7 @@ The platform never imports a domain app: each app registers how to revert its ow
 "oracle_policy", ...) with `audit_reverter`, from its services module."""
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from django.db import transaction
 

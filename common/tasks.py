@@ -3,7 +3,6 @@ from django.utils import timezone
 
 from .models import Heartbeat
 
-
 BEAT_SCHEDULES = [
     {"name": "worker heartbeat", "task": "common.heartbeat", "every_seconds": 15, "queue": "default"},
 ]

@@ -3,8 +3,8 @@ from django.urls import include, path, re_path
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularSwaggerSplitView
 
-from common.api.schema import CachedSpectacularAPIView
 from common import views as common_views
+from common.api.schema import CachedSpectacularAPIView
 
 api_v1 = [
     path("", include("common.api.urls")),

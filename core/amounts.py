@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 MAX_WHOLE_DIGITS = 40
 MAX_UINT256 = 2**256 - 1
@@ -102,7 +102,7 @@ def parse_iso_datetime(raw, *, name: str = "datetime") -> datetime:
     if value is None:
         raise AmountError(f"{name} must be an ISO-8601 instant, e.g. 2024-11-29T17:00:00Z.")
     if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
+        value = value.replace(tzinfo=UTC)
     if not MIN_DATE <= value.date() <= MAX_DATE:
         raise AmountError(f"{name} must be between {MIN_DATE} and {MAX_DATE}.")
     return value

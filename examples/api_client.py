@@ -11,7 +11,7 @@ import argparse
 import secrets
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import ROUND_DOWN, Decimal
 
 import requests
@@ -69,7 +69,7 @@ def main() -> int:
     if args.through_close:
         deadline = close + timedelta(minutes=args.after_close)
     else:
-        deadline = datetime.now(timezone.utc) + timedelta(minutes=args.minutes)
+        deadline = datetime.now(UTC) + timedelta(minutes=args.minutes)
     session = status["session"]
     while True:
         account = bot.call("GET", "/account/")
@@ -78,7 +78,7 @@ def main() -> int:
         if status["session"] != session:
             print(f"--- NYSE {session} -> {status['session']} (closure: {status['closure_kind']})")
             session = status["session"]
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         print(f"{now:%H:%M:%S} HF {account['health_factor']} | TSLAx {price['reference_price']} "
               f"(effective {price['effective_price']}, haircut {price['haircut_bps']} bps, {price['session']}) "
               f"liquidation below {account['liquidation_prices'].get('TSLAx')}")

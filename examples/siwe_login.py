@@ -4,7 +4,7 @@
 """
 import argparse
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from urllib.parse import urlparse
 
 import requests
@@ -20,7 +20,7 @@ def main() -> int:
     wallet = Account.from_key(args.key) if args.key else Account.create()
     domain = urlparse(args.base).netloc  # must equal the Host the server sees
     nonce = requests.get(f"{args.base}/api/v1/auth/siwe/nonce/", timeout=10).json()["nonce"]
-    issued = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    issued = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
     message = (f"{domain} wants you to sign in with your Ethereum account:\n{wallet.address}\n\n"
                f"Sign in to the lending simulator.\n\nURI: {args.base}/\nVersion: 1\nChain ID: 1\n"
                f"Nonce: {nonce}\nIssued At: {issued}")

@@ -2,11 +2,11 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import UserCreationForm
 
-from lending.services import username_available
 from common.errors import DomainError
+from core.amounts import AmountError, parse_price
+from lending.services import username_available
 from markets.models import Asset
 from markets.services import MAX_BPS_FIELD, MAX_VALID_CAP
-from core.amounts import AmountError, parse_price
 
 from .fields import AsciiDateField, AsciiIntegerField
 

@@ -1,5 +1,5 @@
 """Server-rendered pages. Views stay thin: parse, call one service or selector, render."""
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
@@ -8,18 +8,18 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from common.errors import DomainError
+from core.amounts import AmountError, format_amount, format_price, format_wad, parse_amount
+from core.clock import MarketClock
 from lending import selectors as lending_selectors
 from lending import services as lending_services
 from lending.identity import address_display
 from markets import selectors as market_selectors
-from common.errors import DomainError
 from markets.models import Asset, Reserve, is_symbol
 from markets.services import ValidationFailed, reserve_update_parameters
-from core.clock import MarketClock
 from oracles.models import OracleRound
 from oracles.selectors import oracle_reads
 from oracles.services import oracle_set_manual_price
-from core.amounts import AmountError, format_amount, format_price, format_wad, parse_amount
 
 from .forms import ACTIONS, ActionForm, BacktestForm, PriceForm, RegisterForm, RiskForm, WhatIfForm
 
@@ -42,7 +42,7 @@ def _markets_context():
 
 
 def dashboard(request):
-    status = MarketClock.get("XNYS").state(datetime.now(timezone.utc))
+    status = MarketClock.get("XNYS").state(datetime.now(UTC))
     template = "frontend/partials/markets.html" if request.htmx else "frontend/dashboard.html"
     return render(request, template, {"rows": _markets_context(), "status": status})
 
@@ -251,7 +251,6 @@ def _risk_price(request, reserve, ctx) -> str | None:
 
 def _risk_revert(request, reserve, ctx) -> str:
     from common.services import audit_revert
-
     from core.amounts import parse_uint
 
     try:  # ASCII digits only: int() would read "٣" as 3

@@ -19,16 +19,12 @@ from __future__ import annotations
 import json
 import time
 from collections import defaultdict
-from decimal import Decimal
 from typing import NamedTuple
 
 from django.db import connection, transaction
 from django.utils import timezone
 
 from common.errors import Conflict
-from markets.models import Asset, Reserve
-from markets.services import now_seconds, reserve_accrue, reserve_state, reserve_update_rates
-from oracles.selectors import OracleRead, oracle_reads
 from core.aave.v3 import (
     HEALTH_FACTOR_LIQUIDATION_THRESHOLD,
     AccountData,
@@ -40,8 +36,12 @@ from core.aave.v3 import (
     update_state,
 )
 from core.aave.wadray import ray_div, ray_mul
+from markets.models import Reserve
+from markets.services import now_seconds, reserve_accrue, reserve_state, reserve_update_rates
+from oracles.selectors import OracleRead, oracle_reads
 
 from .models import Account, LedgerEntry, LiquidationEvent, Position, WalletBalance
+from .positions import position_save, positions_write
 
 MAX = "max"
 MAX_STEPS = 20
@@ -133,8 +133,7 @@ class LiquidationBook:
         """(collateral price, debt price): the liquidation-threshold price (haircut lower band when the
         policy applies it while closed); a borrowed stock token at the upper band, a stablecoin at par."""
         read = self.reads[reserve.asset.symbol]
-        debt_price = read.reference_price if reserve.asset.kind == Asset.Kind.STABLECOIN else read.upper_price
-        return read.lt_price, debt_price
+        return read.lt_price, read.debt_price
 
     def health(self, account_id: int) -> tuple[AccountData, tuple[PositionValue, ...]]:
         """GenericLogic.calculateUserAccountData on the book's state (reserves accrued to `now`, so the
@@ -374,7 +373,7 @@ class LiquidationBook:
             row.save(update_fields=["liquidity_index", "variable_borrow_index", "liquidity_rate",
                                     "variable_borrow_rate", "last_update", "total_scaled_supply",
                                     "total_scaled_debt", "accrued_to_treasury", "virtual_balance", "deficit"])
-        _write_positions(list(self.dirty.values()))
+        positions_write(list(self.dirty.values()))
         self._credit_treasury(locked)
         self._settle_liquidator()
         _insert_events(self.events, self.ledger)
@@ -388,8 +387,7 @@ class LiquidationBook:
             Position.objects.get_or_create(account=self.treasury, reserve_id=reserve_id)
             position = Position.objects.select_for_update().get(account=self.treasury, reserve_id=reserve_id)
             position.scaled_supply += scaled
-            position.supply_shadow = position.scaled_supply / 10**locked[reserve_id].asset.decimals
-            position.save(update_fields=["scaled_supply", "supply_shadow"])
+            position_save(position, decimals=locked[reserve_id].asset.decimals, update_fields=["scaled_supply"])
 
     def _settle_liquidator(self) -> None:
         """The liquidator pays the debt and receives the collateral. The keeper is funded with what it repays,
@@ -406,31 +404,6 @@ class LiquidationBook:
                 wallet.amount += need
             wallet.amount += delta
             wallet.save(update_fields=["amount"])
-
-
-def _write_positions(positions: list[_Position]) -> None:
-    """Positions of locked accounts, with their float shadows kept in step (the scanner reads those)."""
-    if not positions:
-        return
-    shadows = [(p.scaled_supply / 10**p.reserve.asset.decimals, p.scaled_debt / 10**p.reserve.asset.decimals)
-               for p in positions]
-    table = Position._meta.db_table
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":  # one statement for every row
-            cursor.execute(
-                f"UPDATE {table} p SET scaled_supply = v.s, scaled_debt = v.d, collateral_enabled = v.c, "
-                "supply_shadow = v.ss, debt_shadow = v.ds FROM unnest(%s::bigint[], %s::numeric[], %s::numeric[], "
-                "%s::boolean[], %s::float8[], %s::float8[]) AS v(id, s, d, c, ss, ds) WHERE p.id = v.id",
-                [[p.pk for p in positions], [Decimal(p.scaled_supply) for p in positions],
-                 [Decimal(p.scaled_debt) for p in positions], [p.collateral_enabled for p in positions],
-                 [s for s, _ in shadows], [d for _, d in shadows]])
-            return
-        field = Position._meta.get_field("scaled_supply")
-        cursor.executemany(
-            f"UPDATE {table} SET scaled_supply = %s, scaled_debt = %s, collateral_enabled = %s, supply_shadow = %s, "
-            "debt_shadow = %s WHERE id = %s",
-            [(field.get_db_prep_value(p.scaled_supply, connection), field.get_db_prep_value(p.scaled_debt, connection),
-              p.collateral_enabled, ss, ds, p.pk) for p, (ss, ds) in zip(positions, shadows)])
 
 
 _EVENT_COLUMNS = ("id", "account_id", "oracle_round_id", "round_key", "step", "debt_asset_id", "collateral_asset_id",
@@ -471,12 +444,12 @@ def _insert_events(events: list[LiquidationEvent], ledger: list[_Entry]) -> None
                                 json.dumps(detail(e)), now))
 
 
-# --- the two ways in: one step, or the keeper over a chunk ----------------------------------------------------
+# --- the two ways in: one step here, or the keeper over a chunk (lending.keeper.keeper_run) ------------------
 
-def _with_book(run, *, account_ids: list[int], liquidator: Account, treasury: Account,
-               reads: dict[str, OracleRead] | None, now: int | None = None):
-    """Run `run(book)` and flush; if a reserve moved under the unlocked book, do it again with the reserves
-    locked from the start (same transaction: the accounts stay locked, nothing was written)."""
+def book_run(run, *, account_ids: list[int], liquidator: Account, treasury: Account,
+             reads: dict[str, OracleRead] | None, now: int | None = None):
+    """Inside the caller's transaction, run `run(book)` and flush; if a reserve moved under the unlocked book,
+    do it again with the reserves locked from the start (the accounts stay locked, nothing was written)."""
     book = LiquidationBook(account_ids=account_ids, liquidator=liquidator, treasury=treasury, reads=reads, now=now)
     result = run(book)
     try:
@@ -512,26 +485,9 @@ def account_liquidate(*, account_id: int, debt_symbol: str, collateral_symbol: s
         existing = LiquidationEvent.objects.filter(account_id=account_id, round_key=round_key, step=step).first()
         if existing:
             return existing
-        return _with_book(
+        return book_run(
             lambda book: book.liquidate(account_id=account_id, debt_symbol=debt_symbol,
                                         collateral_symbol=collateral_symbol, debt_to_cover=debt_to_cover,
                                         round_key=round_key, step=step, oracle_round_id=oracle_round_id,
                                         started_at=started_at),
             account_ids=[account_id], liquidator=liquidator, treasury=treasury, reads=reads, now=now)
-
-
-def keep_accounts(*, account_ids: list[int], round_key: str, liquidator: Account, treasury: Account,
-                  oracle_round_id: int | None = None, reads: dict[str, OracleRead] | None = None,
-                  started_at: float | None = None) -> list[LiquidationEvent]:
-    """The keeper for a chunk: per account, liquidate the best pair while HF < 1 and a pair is liquidatable.
-
-    A chunk commits as one transaction, so an account that already has events for this round_key was done by
-    an earlier delivery of the same task: a redelivered task acts once."""
-    def run(book: LiquidationBook) -> list[LiquidationEvent]:
-        done = set(LiquidationEvent.objects.filter(account_id__in=book.accounts, round_key=round_key)
-                   .values_list("account_id", flat=True))
-        return book.keep([a for a in book.accounts if a not in done], round_key=round_key,
-                         oracle_round_id=oracle_round_id, started_at=started_at)
-
-    with transaction.atomic():
-        return _with_book(run, account_ids=account_ids, liquidator=liquidator, treasury=treasury, reads=reads)

@@ -10,11 +10,11 @@ from dataclasses import dataclass
 
 from django.db import connection
 
-from markets.models import Asset, Reserve
-from markets.services import now_seconds, reserve_state
-from oracles.selectors import OracleRead, oracle_reads
 from core.aave.v3 import normalized_debt, normalized_income
 from core.aave.wadray import RAY
+from markets.models import Reserve
+from markets.services import now_seconds, reserve_state
+from oracles.selectors import OracleRead, oracle_reads
 
 # Screen a little above HF 1 so float rounding can never hide an account the exact check would liquidate.
 SCREEN_MARGIN = 1.0001
@@ -39,11 +39,10 @@ def reserve_factors(reads: dict[str, OracleRead] | None = None, now: int | None 
         state = reserve_state(reserve)
         income = normalized_income(state, now) / RAY
         debt_index = normalized_debt(state, now) / RAY
-        debt_price = read.reference_price if asset.kind == Asset.Kind.STABLECOIN else read.upper_price
         factors.append(Factor(
             reserve.pk,
             income * read.lt_price / 1e8 * reserve.liquidation_threshold_bps / 1e4,
-            debt_index * debt_price / 1e8,
+            debt_index * read.debt_price / 1e8,
         ))
     return factors
 

@@ -5,9 +5,6 @@ from dataclasses import dataclass
 
 from django.db.models import Q
 
-from markets.models import Asset, Reserve
-from markets.services import now_seconds, reserve_state
-from oracles.selectors import OracleRead, oracle_reads
 from core.aave.v3 import (
     AccountData,
     PositionValue,
@@ -17,6 +14,9 @@ from core.aave.v3 import (
     normalized_income,
 )
 from core.aave.wadray import ray_mul
+from markets.models import Asset, Reserve
+from markets.services import now_seconds, reserve_state
+from oracles.selectors import OracleRead, oracle_reads
 
 from .models import Account, LedgerEntry, LiquidationEvent, Position, WalletBalance
 
@@ -51,11 +51,10 @@ def position_values(positions, reads: dict[str, OracleRead], now: int, *, basis:
         read = reads[asset.symbol]
         supplied, borrowed = position_amounts(p, reserve, now)
         price = read.lt_price if basis == "lt" else read.ltv_price
-        debt_price = read.reference_price if asset.kind == Asset.Kind.STABLECOIN else read.upper_price
         values.append(PositionValue(
             symbol=asset.symbol, decimals=asset.decimals, price=price, supplied=supplied, borrowed=borrowed,
             collateral=p.collateral_enabled, ltv_bps=reserve.ltv_bps,
-            liquidation_threshold_bps=reserve.liquidation_threshold_bps, debt_price=debt_price,
+            liquidation_threshold_bps=reserve.liquidation_threshold_bps, debt_price=read.debt_price,
         ))
     return values
 
@@ -100,7 +99,7 @@ def account_summary(account: Account, *, now: int | None = None) -> AccountSumma
     positions = account_positions(account)
     health = health_of(positions, reads_for(positions), now)
     rows, liq = [], {}
-    for p, value in zip(positions, health.lt_values):
+    for value in health.lt_values[:len(positions)]:
         if not (value.supplied or value.borrowed):
             continue
         rows.append({"asset": value.symbol, "decimals": value.decimals, "supplied": value.supplied,
@@ -243,9 +242,8 @@ def what_if_shock(*, shocks_bps: dict[str, int], when: str = "now") -> dict:
 
     from django.utils import timezone
 
-    from core.clock import MarketClock
-
     from core.amounts import format_amount, format_price, format_wad
+    from core.clock import MarketClock
 
     from .liquidation import LiquidationBook
     from .scanner import reserve_factors, screen_accounts

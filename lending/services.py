@@ -16,19 +16,21 @@ from django.db.models import Q
 from django.utils import timezone
 
 from common.errors import DomainError, Unprocessable
-from markets.models import Asset, Reserve, is_symbol
-from markets.services import now_seconds, reserve_accrue, reserve_update_rates
-from oracles.selectors import OracleRead, oracle_read
-from core.amounts import format_amount, format_wad
+from common.queue import enqueue_on_commit
 from core.aave.v3 import (
     HEALTH_FACTOR_LIQUIDATION_THRESHOLD,
     borrow_allowed,
 )
 from core.aave.wadray import ray_div, ray_mul
+from core.amounts import format_amount, format_wad
+from markets.models import Asset, Reserve, is_symbol
+from markets.services import now_seconds, reserve_accrue, reserve_update_rates
+from oracles.selectors import OracleRead, oracle_read
 
 from . import identity, liquidation
 from .liquidation import NotLiquidatable  # noqa: F401 - part of this module's interface
 from .models import Account, FaucetPolicy, LedgerEntry, LiquidationEvent, Position, WalletBalance
+from .positions import position_save
 from .selectors import Health, health_of
 
 MAX = "max"
@@ -161,13 +163,6 @@ def _wallet(account: Account, asset: Asset) -> WalletBalance:
     return wallet
 
 
-def _save_position(position: Position) -> None:
-    unit = 10**position.reserve.asset.decimals
-    position.supply_shadow = position.scaled_supply / unit
-    position.debt_shadow = position.scaled_debt / unit
-    position.save()
-
-
 def _ledger(account, asset, kind, amount, *, scaled=0, index=0, **detail) -> LedgerEntry:
     return LedgerEntry.objects.create(account=account, asset=asset, kind=kind, amount=amount,
                                       scaled_amount=scaled, index=index, detail=detail)
@@ -187,8 +182,10 @@ def _amount_error(message: str) -> DomainError:
     return DomainError(message, code="invalid_amount", field="amount")
 
 
-def _check_amount(amount) -> None:
+def _check_amount(amount, *, allow_max: bool = False) -> None:
     if amount == MAX:
+        if not allow_max:
+            raise _amount_error("\"max\" is only accepted on withdraw and repay.")
         return
     if isinstance(amount, bool) or not isinstance(amount, int):
         raise _amount_error("Amount must be an integer number of base units.")
@@ -236,6 +233,15 @@ def _open(account: Account, symbol: str, now: int | None) -> _Ctx:
     return _Ctx(account, asset, reserve, _position(account, reserve), _wallet(account, asset), now)
 
 
+def _finish(ctx: _Ctx, kind: str, amount: int, *, wallet_change: int, scaled: int, index: int) -> LedgerEntry:
+    """The end of every amount action: the wallet, position and reserve saved, then one ledger row."""
+    ctx.wallet.amount += wallet_change
+    ctx.wallet.save()
+    position_save(ctx.position)
+    ctx.reserve.save()
+    return _ledger(ctx.account, ctx.asset, kind, amount, scaled=scaled, index=index)
+
+
 def _with_reserve(ctx: _Ctx) -> dict[int, Position]:
     """The acted-on position, carrying the locked, accrued reserve, for health checks."""
     ctx.position.reserve = ctx.reserve
@@ -256,8 +262,6 @@ def faucet_limit(asset: Asset) -> int:
 def account_faucet(*, account: Account, symbol: str, amount: int) -> LedgerEntry:
     """Test tokens into the wallet, bounded per account per UTC day."""
     _check_amount(amount)
-    if amount == MAX:
-        raise _amount_error("\"max\" is only accepted on withdraw and repay.")
     ctx = _open(account, symbol, None)
     _check_active(ctx.reserve)
     day_start = timezone.now().replace(hour=0, minute=0, second=0, microsecond=0)
@@ -285,8 +289,6 @@ def mint_to(*, account: Account, asset: Asset, amount: int, reason: str) -> None
 @transaction.atomic
 def account_supply(*, account: Account, symbol: str, amount: int, now: int | None = None) -> LedgerEntry:
     _check_amount(amount)
-    if amount == MAX:
-        raise _amount_error("\"max\" is only accepted on withdraw and repay.")
     ctx = _open(account, symbol, now)
     r, asset = ctx.reserve, ctx.asset
     _check_active(r, frozen_blocks=True)
@@ -311,16 +313,13 @@ def account_supply(*, account: Account, symbol: str, amount: int, now: int | Non
     # Aave: a first supply switches collateral on when the asset can be collateral (LTV != 0).
     if first and r.ltv_bps != 0 and r.collateral_enabled and ctx.account.system_role != Account.SystemRole.TREASURY:
         ctx.position.collateral_enabled = True
-    ctx.wallet.amount -= amount
-    ctx.wallet.save()
-    _save_position(ctx.position)
-    r.save()
-    return _ledger(ctx.account, asset, LedgerEntry.Kind.SUPPLY, amount, scaled=scaled, index=r.liquidity_index)
+    return _finish(ctx, LedgerEntry.Kind.SUPPLY, amount, wallet_change=-amount, scaled=scaled,
+                   index=r.liquidity_index)
 
 
 @transaction.atomic
 def account_withdraw(*, account: Account, symbol: str, amount, now: int | None = None) -> LedgerEntry:
-    _check_amount(amount)
+    _check_amount(amount, allow_max=True)
     ctx = _open(account, symbol, now)
     r, asset, pos = ctx.reserve, ctx.asset, ctx.position
     _check_active(r)
@@ -350,18 +349,13 @@ def account_withdraw(*, account: Account, symbol: str, amount, now: int | None =
             raise Unprocessable(f"Withdrawing {_fmt(amount, asset)} would drop your health factor to "
                                 f"{_hf_text(hf)}, below 1. Repay some debt first.", code="health_factor_too_low",
                                 field="amount")
-    ctx.wallet.amount += amount
-    ctx.wallet.save()
-    _save_position(pos)
-    r.save()
-    return _ledger(ctx.account, asset, LedgerEntry.Kind.WITHDRAW, amount, scaled=scaled, index=r.liquidity_index)
+    return _finish(ctx, LedgerEntry.Kind.WITHDRAW, amount, wallet_change=amount, scaled=scaled,
+                   index=r.liquidity_index)
 
 
 @transaction.atomic
 def account_borrow(*, account: Account, symbol: str, amount: int, now: int | None = None) -> LedgerEntry:
     _check_amount(amount)
-    if amount == MAX:
-        raise _amount_error("\"max\" is only accepted on withdraw and repay.")
     ctx = _open(account, symbol, now)
     r, asset, pos = ctx.reserve, ctx.asset, ctx.position
     _check_active(r, frozen_blocks=True)
@@ -402,16 +396,13 @@ def account_borrow(*, account: Account, symbol: str, amount: int, now: int | Non
     pos.scaled_debt += scaled
     r.total_scaled_debt += scaled
     reserve_update_rates(reserve=r, liquidity_taken=amount)
-    ctx.wallet.amount += amount
-    ctx.wallet.save()
-    _save_position(pos)
-    r.save()
-    return _ledger(ctx.account, asset, LedgerEntry.Kind.BORROW, amount, scaled=scaled, index=r.variable_borrow_index)
+    return _finish(ctx, LedgerEntry.Kind.BORROW, amount, wallet_change=amount, scaled=scaled,
+                   index=r.variable_borrow_index)
 
 
 @transaction.atomic
 def account_repay(*, account: Account, symbol: str, amount, now: int | None = None) -> LedgerEntry:
-    _check_amount(amount)
+    _check_amount(amount, allow_max=True)
     ctx = _open(account, symbol, now)
     r, asset, pos = ctx.reserve, ctx.asset, ctx.position
     _check_active(r)
@@ -428,11 +419,8 @@ def account_repay(*, account: Account, symbol: str, amount, now: int | None = No
     pos.scaled_debt -= scaled
     r.total_scaled_debt -= scaled
     reserve_update_rates(reserve=r, liquidity_added=payback)
-    ctx.wallet.amount -= payback
-    ctx.wallet.save()
-    _save_position(pos)
-    r.save()
-    return _ledger(ctx.account, asset, LedgerEntry.Kind.REPAY, payback, scaled=scaled, index=r.variable_borrow_index)
+    return _finish(ctx, LedgerEntry.Kind.REPAY, payback, wallet_change=-payback, scaled=scaled,
+                   index=r.variable_borrow_index)
 
 
 @transaction.atomic
@@ -456,12 +444,12 @@ def account_set_collateral(*, account: Account, symbol: str, enabled, now: int |
                 raise Unprocessable(f"Turning off {asset.symbol} as collateral would drop your health factor to "
                                     f"{_hf_text(health.by_lt.health_factor)}, below 1.",
                                     code="health_factor_too_low", field="enabled")
-        _save_position(pos)
+        position_save(pos)
     r.save()
     return _ledger(ctx.account, asset, LedgerEntry.Kind.COLLATERAL, 0, enabled=enabled)
 
 
-# --- liquidation (the machinery lives in lending/liquidation.py) --------------------------------------
+# --- liquidation (the book: lending/liquidation.py; the scan and the keeper: lending/keeper.py) -------
 
 def keeper_account() -> Account:
     return system_account(Account.SystemRole.KEEPER)
@@ -479,72 +467,15 @@ def account_liquidate(*, account_id: int, debt_symbol: str, collateral_symbol: s
         liquidator=keeper_account(), treasury=treasury_account(), started_at=started_at, now=now, reads=reads)
 
 
-def keeper_liquidate_accounts(*, account_ids: list[int], round_key: str, oracle_round_id: int | None = None,
-                              reads: dict[str, OracleRead] | None = None, started_at: float | None = None
-                              ) -> list[LiquidationEvent]:
-    """The keeper over a chunk of accounts in one transaction: lock them (pk order), recompute each one's exact
-    HF under the oracle's policy, and liquidate the most profitable allowed pair while HF < 1 and a pair is
-    liquidatable; deficits are recorded when the collateral runs out. Returns the round's events for these
-    accounts (those of an earlier delivery, when this one found them done)."""
-    events = liquidation.keep_accounts(account_ids=account_ids, round_key=round_key, liquidator=keeper_account(),
-                                       treasury=treasury_account(), oracle_round_id=oracle_round_id, reads=reads,
-                                       started_at=started_at)
-    if events:
-        return events
-    return list(LiquidationEvent.objects.filter(account_id__in=account_ids, round_key=round_key).order_by("pk"))
-
-
-def liquidation_scan(*, round_key: str | None = None, oracle_round_id: int | None = None) -> int:
-    """Screen every account in one set-based pass and send the candidates, in chunks, to the keeper.
-
-    A scan triggered by an oracle round stands aside when a later round exists: that round's scan is queued
-    behind this one and reads newer prices (a tick publishes one round per asset; one scan is enough). The
-    beat scan is the safety net if that later scan is lost. Returns the number of candidates."""
-    import time
-
-    from oracles.models import OracleRound
-
-    from .scanner import chunks, screen_accounts
-    from .tasks import liquidate_accounts
-
-    started_at = time.time()
-    if oracle_round_id is not None:
-        if OracleRound.objects.filter(pk__gt=oracle_round_id).exists():
-            return 0
-        published = OracleRound.objects.filter(pk=oracle_round_id).values_list("created_at", flat=True).first()
-        if published is not None:  # latency counts from the price, not from the scan
-            started_at = min(started_at, published.timestamp())
-    round_key = round_key or f"scan-{int(started_at)}"
-    candidates = screen_accounts()
-    for chunk in chunks(candidates):
-        transaction.on_commit(lambda chunk=chunk: liquidate_accounts.apply_async(
-            args=[chunk, round_key, oracle_round_id, started_at], queue="liquidations"))
-    return len(candidates)
-
-
 def liquidation_scan_enqueue(*, round_key: str, oracle_round_id: int | None = None, quiet: bool = False) -> None:
-    """Ask a worker for a scan once the current transaction commits (the admin endpoint, a new oracle round).
+    """Ask a worker for a scan (lending.keeper.liquidation_scan) once the current transaction commits: the admin
+    endpoint, an oracle write.
 
     A broker outage raises BrokerUnavailable (503). With quiet=True it is logged instead: a price write must not
     fail for it, and the beat scan catches up once the broker is back."""
-    import logging
-
-    from common.errors import BrokerUnavailable
-
-    from .tasks import scan_accounts
-
-    def publish():
-        try:
-            scan_accounts.apply_async(kwargs={"round_key": round_key, "oracle_round_id": oracle_round_id},
-                                      queue="liquidations")
-        except Exception:  # noqa: BLE001 - whatever the broker client raises, the scan was not queued
-            if not quiet:
-                raise BrokerUnavailable("The task broker is unreachable; the beat scan will run when it is back.") \
-                    from None
-            logging.getLogger(__name__).warning("could not enqueue the scan %s; the beat scan will catch up",
-                                                round_key, exc_info=True)
-
-    transaction.on_commit(publish)
+    enqueue_on_commit("lending.scan_accounts", kwargs={"round_key": round_key, "oracle_round_id": oracle_round_id},
+                      queue="liquidations", quiet=quiet, what=f"the scan {round_key}",
+                      message="The task broker is unreachable; the beat scan will run when it is back.")
 
 
 # --- seeding ------------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from oracles.signals import round_published
 
 @receiver(round_published, dispatch_uid="lending.scan_on_round")
 def scan_on_round(sender, round_id: int, **kwargs) -> None:
+    """One scan per oracle write (a whole tick, or an admin's price), keyed by its latest round."""
     from .services import liquidation_scan_enqueue
 
     # quiet: a broker outage must not fail the price write; the beat scan catches up

@@ -10,6 +10,10 @@ import time
 from celery import shared_task
 from django.db import OperationalError
 
+from markets.services import reserves_accrue_all
+
+from . import keeper
+
 logger = logging.getLogger(__name__)
 
 # Backoffs and hard limits stay below the Redis visibility timeout (30 s in tests, 1 h otherwise), so a slow
@@ -26,31 +30,25 @@ BEAT_SCHEDULES = [
 ]
 
 
-@shared_task(name="lending.accrue_reserves", queue="accrual", **TASK)
+@shared_task(name="lending.accrue_reserves", **TASK)
 def accrue_reserves() -> int:
     """Accrue every reserve's indexes: the cost grows with reserves, not positions."""
-    from markets.services import reserves_accrue_all
-
     return reserves_accrue_all()
 
 
-@shared_task(name="lending.scan_accounts", queue="liquidations", **TASK)
+@shared_task(name="lending.scan_accounts", **TASK)
 def scan_accounts(round_key: str | None = None, oracle_round_id: int | None = None) -> int:
     """Screen every account in one set-based pass; send the candidates, in chunks, to the liquidations queue."""
-    from .services import liquidation_scan
-
-    return liquidation_scan(round_key=round_key, oracle_round_id=oracle_round_id)
+    return keeper.liquidation_scan(round_key=round_key, oracle_round_id=oracle_round_id)
 
 
-@shared_task(name="lending.liquidate_accounts", queue="liquidations", **TASK)
+@shared_task(name="lending.liquidate_accounts", **TASK)
 def liquidate_accounts(account_ids: list[int], round_key: str, oracle_round_id: int | None = None,
                        enqueued_at: float | None = None) -> int:
     """The keeper for one chunk: exact checks under lock, idempotent per (account, round_key, step)."""
-    from .services import keeper_liquidate_accounts
-
     started = time.perf_counter()
-    events = keeper_liquidate_accounts(account_ids=account_ids, round_key=round_key,
-                                       oracle_round_id=oracle_round_id, started_at=enqueued_at)
+    events = keeper.keeper_run(account_ids=account_ids, round_key=round_key, oracle_round_id=oracle_round_id,
+                               started_at=enqueued_at)
     logger.info("keeper: %d accounts, %d liquidations (round %s) in %.3f s", len(account_ids), len(events),
                 round_key, time.perf_counter() - started)
     return len(events)

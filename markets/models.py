@@ -1,6 +1,5 @@
 import re
 
-from django.conf import settings
 from django.db import models
 
 from common.fields import UIntField

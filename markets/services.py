@@ -9,11 +9,10 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from core.aave.v3 import RateParams, ReserveState, update_rates_and_virtual_balance, update_state
-from core.aave.wadray import PERCENTAGE_FACTOR, percent_mul
-
 from common.errors import DomainError, ValidationFailed
 from common.services import audit_record, audit_reverter, audit_unchanged_since
+from core.aave.v3 import RateParams, ReserveState, update_rates_and_virtual_balance, update_state
+from core.aave.wadray import PERCENTAGE_FACTOR, percent_mul
 
 from .models import Asset, Reserve
 

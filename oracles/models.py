@@ -42,6 +42,11 @@ class OracleRound(models.Model):
         constraints = [models.UniqueConstraint(fields=["asset", "round_id"], name="uniq_round_per_asset")]
         indexes = [models.Index(fields=["asset", "-created_at"])]
 
+    @property
+    def quote(self) -> tuple:
+        """What a read takes from the round: one with its predecessor's quote moves no price."""
+        return self.reference_price, self.token_price, tuple(self.flags)
+
 
 class HaircutPolicy(models.Model):
     class Mode(models.TextChoices):
@@ -80,7 +85,8 @@ class Backtest(models.Model):
     total = models.PositiveIntegerField(default=0)
     result = models.JSONField(null=True, blank=True)
     error = models.TextField(blank=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

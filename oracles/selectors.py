@@ -1,14 +1,14 @@
 """The one oracle read the engine uses everywhere."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.utils import timezone
 
 from markets.models import Asset
 
-from .models import HaircutPolicy, OracleFeed
+from .models import HaircutPolicy, OracleFeed, OracleRound
 
 DEPEG_BPS = 200  # token vs reference gap that counts as a depeg
 BPS = 10_000
@@ -32,7 +32,6 @@ class OracleRead:
     liquidations_paused: bool = False
     grace_until: datetime | None = None
     apply_to_liquidation_threshold: bool = False
-    extra: dict = field(default_factory=dict)
 
     @property
     def effective_price(self) -> int:
@@ -43,6 +42,12 @@ class OracleRead:
     def upper_price(self) -> int:
         """Upper band, for a stock token that is borrowed: price x (1 + haircut), ceil."""
         return -(-self.reference_price * (BPS + self.haircut_bps) // BPS)
+
+    @property
+    def debt_price(self) -> int:
+        """The price of a borrowed asset: the upper band, so a closed-market haircut makes stock debt dearer. A
+        stablecoin is at par: its reads never carry a haircut."""
+        return self.upper_price
 
     @property
     def ltv_price(self) -> int:
@@ -147,9 +152,7 @@ def _read(asset: Asset, feed: OracleFeed | None, policy: HaircutPolicy | None, a
 def _last_open(calendar: str, at: datetime) -> datetime | None:
     from core.clock import MarketClock
 
-    clock = MarketClock.get(calendar)
-    fn = getattr(clock, "last_open", None)
-    return fn(at) if fn else None
+    return MarketClock.get(calendar).last_open(at)
 
 
 def oracle_reads(assets, *, at: datetime | None = None) -> dict[str, OracleRead]:
@@ -160,6 +163,17 @@ def oracle_reads(assets, *, at: datetime | None = None) -> dict[str, OracleRead]
     feeds = {f.asset_id: f for f in OracleFeed.objects.select_related("latest_round").filter(asset_id__in=ids)}
     policies = {p.asset_id: p for p in HaircutPolicy.objects.filter(asset_id__in=ids)}
     return {a.symbol: _read(a, feeds.get(a.pk), policies.get(a.pk), at) for a in assets}
+
+
+def prices_moved_since(round_pk: int) -> bool:
+    """Whether a later round moved a price: some feed's latest round quotes otherwise than that feed's latest round
+    at `round_pk` did. Every round that moves a price is followed by a scan; the heartbeat rounds of a tick that
+    moved nothing are not."""
+    for feed in OracleFeed.objects.select_related("latest_round").filter(latest_round_id__gt=round_pk):
+        then = OracleRound.objects.filter(asset_id=feed.asset_id, pk__lte=round_pk).order_by("-pk").first()
+        if then is None or then.quote != feed.latest_round.quote:
+            return True
+    return False
 
 
 def backtest_list():

@@ -8,8 +8,10 @@ from django.db import OperationalError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from common.errors import BrokerUnavailable, DomainError, Unprocessable
+from common.errors import DomainError, Unprocessable
+from common.queue import enqueue_on_commit
 from common.services import audit_record, audit_require_reason, audit_reverter, audit_unchanged_since
+from core.amounts import parse_price
 from markets.models import Asset
 
 from .models import HaircutPolicy, OracleFeed, OracleRound
@@ -21,11 +23,6 @@ START_PRICES = {
     "SPY": "586.08", "QQQ": "511.23", "AAPL": "250.42", "TSLA": "403.84", "NVDA": "134.29", "GOOGL": "189.30",
     "HOOD": "37.26", "MSTR": "289.62", "AMZN": "219.39", "SPACEX": "185.00",
 }
-
-
-def usd_to_price(value: str) -> int:
-    whole, _, frac = value.partition(".")
-    return int(whole) * PRICE_UNIT + int((frac + "0" * 8)[:8] or 0)
 
 
 @transaction.atomic
@@ -45,7 +42,7 @@ def feeds_ensure() -> None:
             if stable:
                 price = PRICE_UNIT
             else:
-                price = usd_to_price(START_PRICES.get(asset.underlying, "100"))
+                price = parse_price(START_PRICES.get(asset.underlying, "100"))
                 price = price * asset.price_multiplier_bps // 10_000
             round_publish(asset=asset, reference_price=price, token_price=price, source=feed.source, notify=False)
 
@@ -61,7 +58,7 @@ def round_publish(
     at: datetime | None = None,
     notify: bool = True,
 ) -> OracleRound:
-    """Store a new round, move the feed to it, and tell listeners (the scanner) once committed."""
+    """Store a new round, move the feed to it, and (notify) tell listeners (the scanner) once committed."""
     if reference_price <= 0 or (token_price is not None and token_price <= 0):
         raise ValueError("prices must be positive")
     at = at or timezone.now()
@@ -79,8 +76,13 @@ def round_publish(
         feed.latest_round = rnd
         feed.save(update_fields=["latest_round", "last_changed_at"])
         if notify:
-            transaction.on_commit(lambda: round_published.send(sender=OracleRound, round_id=rnd.pk))
+            _announce(rnd)
     return rnd
+
+
+def _announce(rnd: OracleRound) -> None:
+    """After commit, one signal for the latest round of a write (lending's scan reads every price then)."""
+    transaction.on_commit(lambda: round_published.send(sender=OracleRound, round_id=rnd.pk))
 
 
 # --- admin actions (audited, Zulip-style) --------------------------------------------------------------
@@ -138,10 +140,6 @@ def oracle_shock(*, asset: Asset, percent_bps: int, at: str, actor, reason: str 
     return round_publish(asset=asset, reference_price=price, token_price=token, source=feed.source)
 
 
-POLICY_FIELDS = ("mode", "coverage", "fixed_bps", "apply_to_liquidation_threshold",
-                 "pause_liquidations_when_closed", "reopen_grace_seconds", "manual_price_liquidations")
-
-
 @transaction.atomic
 def haircut_policy_update(*, asset: Asset, changes: dict, actor, reason) -> HaircutPolicy:
     reason = audit_require_reason(reason)
@@ -173,84 +171,88 @@ def feed_source_update(*, asset: Asset, source: str, config: dict, actor, reason
 
 # --- the price tick -------------------------------------------------------------------------------------
 
+@transaction.atomic
 def feeds_tick(*, now: datetime | None = None, seed: int | None = None) -> int:
-    """Advance every simulated and replayed feed one step and publish the rounds (manual feeds hold)."""
+    """Advance every simulated, replayed and Chainlink feed one step and publish the rounds (manual feeds hold).
+
+    One transaction for the whole tick, so one scan follows it (after commit), and none when no round moved a
+    price: its rounds are then heartbeats only."""
     import random
 
+    from core.clock import MarketClock
     from core.haircut import calibrated as haircut
 
     from . import sources
-    from core.clock import MarketClock
 
     now = now or timezone.now()
     rng = random.Random(seed)
-    published = 0
-    for feed in OracleFeed.objects.select_related("asset", "latest_round").exclude(source="manual").order_by("pk"):
+    published, newest, moved = 0, None, False
+    # locked in pk order; a feed an admin turned manual meanwhile drops out of the (re-checked) filter
+    feeds = OracleFeed.objects.select_for_update(of=("self",)).select_related("asset", "latest_round") \
+        .exclude(source=OracleFeed.Source.MANUAL).order_by("pk")
+    for feed in feeds:
         asset, rnd = feed.asset, feed.latest_round
         if rnd is None:
             continue
-        with transaction.atomic():
-            feed = OracleFeed.objects.select_for_update(of=("self",)).select_related("asset", "latest_round").get(
-                pk=feed.pk)
-            if feed.source == OracleFeed.Source.MANUAL:
+        state = MarketClock.get(asset.calendar).state(now)
+        cfg = dict(feed.config)
+        last = datetime.fromisoformat(cfg["last_tick"]) if cfg.get("last_tick") else rnd.created_at
+        seconds = min(max((now - last).total_seconds(), 0.0), 3600.0)
+        ref, token = feed.latest_round.reference_price, feed.latest_round.token_price
+        sigma = haircut.default_sigma(asset.underlying) or asset.volatility_bps / 10_000
+        if feed.source == OracleFeed.Source.SIMULATED:
+            if asset.kind == Asset.Kind.PRE_IPO:
+                ref, token = ref, ref  # valuation oracle: moves only when an admin sets it
+            elif state.is_open:
+                if not cfg.get("was_open", True):
+                    ref = sources.open_jump(ref, ticker=asset.underlying, sigma_daily=sigma, rng=rng)
+                    ref = max(1, ref * (10_000 + int(cfg.pop("pending_shock_bps", 0))) // 10_000)
+                ref = sources.gbm_step(ref, sigma_daily=sigma, seconds=seconds, rng=rng)
+                token = ref * asset.price_multiplier_bps // 10_000 if asset.price_multiplier_bps != 10_000 else ref
+            elif asset.issuer_profile == Asset.IssuerProfile.ROBINHOOD and state.session == "closed":
+                pass  # a 24/5 token does not trade at weekends
+            else:
+                token = sources.token_step(token, ref, sigma_daily=sigma, seconds=seconds, rng=rng)
+            cfg["was_open"] = state.is_open
+        elif feed.source == OracleFeed.Source.REPLAY:
+            series = sources.replay_prices(cfg.get("ticker") or asset.underlying)
+            if not series:
                 continue
-            state = MarketClock.get(asset.calendar).state(now)
-            cfg = dict(feed.config)
-            last = datetime.fromisoformat(cfg["last_tick"]) if cfg.get("last_tick") else rnd.created_at
-            seconds = min(max((now - last).total_seconds(), 0.0), 3600.0)
-            ref, token = feed.latest_round.reference_price, feed.latest_round.token_price
-            sigma = haircut.default_sigma(asset.underlying) or asset.volatility_bps / 10_000
-            if feed.source == OracleFeed.Source.SIMULATED:
-                if asset.kind == Asset.Kind.PRE_IPO:
-                    ref, token = ref, ref  # valuation oracle: moves only when an admin sets it
-                elif state.is_open:
-                    if not cfg.get("was_open", True):
-                        ref = sources.open_jump(ref, ticker=asset.underlying, sigma_daily=sigma, rng=rng)
-                        ref = max(1, ref * (10_000 + int(cfg.pop("pending_shock_bps", 0))) // 10_000)
-                    ref = sources.gbm_step(ref, sigma_daily=sigma, seconds=seconds, rng=rng)
-                    token = ref * asset.price_multiplier_bps // 10_000 if asset.price_multiplier_bps != 10_000 else ref
-                elif asset.issuer_profile == Asset.IssuerProfile.ROBINHOOD and state.session == "closed":
-                    pass  # a 24/5 token does not trade at weekends
-                else:
-                    token = sources.token_step(token, ref, sigma_daily=sigma, seconds=seconds, rng=rng)
-                cfg["was_open"] = state.is_open
-            elif feed.source == OracleFeed.Source.REPLAY:
-                series = sources.replay_prices(cfg.get("ticker") or asset.underlying)
-                if not series:
-                    continue
-                cursor = int(cfg.get("cursor", 0)) % len(series)
-                ref = token = series[cursor][1] * asset.price_multiplier_bps // 10_000
-                cfg["cursor"], cfg["label"] = cursor + 1, series[cursor][0]
-            elif feed.source == OracleFeed.Source.CHAINLINK:
-                from .chainlink import ChainlinkError, read_latest_round, web3_for
+            cursor = int(cfg.get("cursor", 0)) % len(series)
+            ref = token = series[cursor][1] * asset.price_multiplier_bps // 10_000
+            cfg["cursor"], cfg["label"] = cursor + 1, series[cursor][0]
+        elif feed.source == OracleFeed.Source.CHAINLINK:
+            from .chainlink import ChainlinkError, read_latest_round, web3_for
 
-                try:
-                    latest = read_latest_round(web3_for(cfg["rpc_url"]), cfg["address"])
-                except (ChainlinkError, KeyError):
-                    continue
-                if latest.round_id == cfg.get("round_id"):
-                    continue
-                ref = token = latest.price
-                cfg["round_id"] = latest.round_id
-            cfg["last_tick"] = now.isoformat()
-            feed.config = cfg
-            feed.save(update_fields=["config"])
-            round_publish(asset=asset, reference_price=ref, token_price=token, source=feed.source,
-                          session=state.session, at=now)
-            published += 1
+            try:
+                latest = read_latest_round(web3_for(cfg["rpc_url"]), cfg["address"])
+            except (ChainlinkError, KeyError):
+                continue
+            if latest.round_id == cfg.get("round_id"):
+                continue
+            ref = token = latest.price
+            cfg["round_id"] = latest.round_id
+        cfg["last_tick"] = now.isoformat()
+        feed.config = cfg
+        feed.save(update_fields=["config"])
+        newest = round_publish(asset=asset, reference_price=ref, token_price=token, source=feed.source,
+                               session=state.session, at=now, notify=False)
+        moved = moved or newest.quote != rnd.quote
+        published += 1
+    if moved:
+        _announce(newest)
     return published
 
 
-# --- backtests (the engine is core.simulation.backtest, free of Django) ------------------------------------------------
+# --- backtests (the engine is core.simulation.backtest, free of Django) ------------------------------------
 
 BACKTEST_STALE_SECONDS = 600  # a backtest "running" this long lost its worker: a redelivery may take it over
-MIN_FIT_CLOSURES = 250
 
 
 def _backtest_bars(asset: Asset):
+    from core.clock import MarketClock
     from core.haircut import calibrated as haircut
     from core.simulation import backtest
-    from core.clock import MarketClock
 
     path = haircut.PRICES_DIR / f"{asset.underlying}.csv"
     if not asset.underlying or not path.exists():
@@ -265,10 +267,9 @@ BACKTEST_PARAMETERS = ("ltv_bps", "liquidation_threshold_bps", "liquidation_bonu
 
 def backtest_parameters(*, asset: Asset, overrides: dict | None = None):
     """The reserve's risk parameters, with what-if overrides validated as PoolConfigurator would."""
+    from core.simulation import backtest
     from markets.models import Reserve
     from markets.services import validate_reserve_config
-
-    from core.simulation import backtest
 
     overrides = dict(overrides or {})
     unknown = sorted(set(overrides) - set(BACKTEST_PARAMETERS))
@@ -290,36 +291,20 @@ def backtest_parameters(*, asset: Asset, overrides: dict | None = None):
 
 
 def backtest_validate(*, asset: Asset, start, end, policies: list[str], overrides: dict | None = None):
-    """Everything a backtest needs, checked before it is queued: (bars, sessions in range, risk parameters)."""
+    """Everything a backtest needs, checked before it is queued: (bars, sessions in range, risk parameters).
+    The checks themselves are the engine's; this maps its refusals to the API's errors."""
     from core.simulation import backtest
 
     parameters = backtest_parameters(asset=asset, overrides=overrides)
-
-    if not policies:
-        raise DomainError(f"Name at least one policy: {', '.join(backtest.POLICIES)}.", code="required",
-                          field="policies")
-    unknown = [p for p in policies if p not in backtest.POLICIES]
-    if unknown:
-        raise DomainError(f"Unknown policy {', '.join(map(str, unknown))}; choose from {', '.join(backtest.POLICIES)}.",
-                          code="invalid", field="policies")
-    if start > end:
-        raise DomainError("from must not be after to.", code="invalid", field="from")
-    bars = _backtest_bars(asset)
-    first, last = bars.dates[0], bars.dates[-1]
-    if end < first or start > last:
-        raise Unprocessable(f"{bars.ticker} history runs {first}..{last}; choose dates inside it.", code="out_of_range",
-                            field="from")
-    sessions = sum(1 for d in bars.dates if start <= d <= end)
-    if sessions < 2:
-        raise Unprocessable("The range holds fewer than two trading sessions.", code="out_of_range", field="to")
-    fitted = {"fixed", "calibrated", "pause_when_closed"} & set(policies)
-    if fitted and sum(1 for d in bars.dates if d < start) < MIN_FIT_CLOSURES:
-        raise Unprocessable(f"{', '.join(sorted(fitted))} fit their haircut on history before from: start on or "
-                            f"after {bars.dates[min(MIN_FIT_CLOSURES, len(bars.dates) - 1)]} for {bars.ticker}.",
-                            code="too_little_history", field="from")
-    if "kamino" in policies and bars.ticker not in backtest.KAMINO_LTV_LT:
-        raise Unprocessable(f"Kamino lists no {bars.ticker} market; kamino covers "
-                            f"{', '.join(sorted(backtest.KAMINO_LTV_LT))}.", code="invalid", field="policies")
+    try:
+        backtest.check_policies(policies)
+        bars = _backtest_bars(asset)
+        sessions = backtest.check_range(bars, start=start, end=end, policies=policies)
+        backtest.check_policies(policies, ticker=bars.ticker)
+    except backtest.BacktestError as exc:
+        message = str(exc)
+        message = message[0].upper() + message[1:] + ("" if message.endswith(".") else ".")
+        raise (Unprocessable if exc.refused else DomainError)(message, code=exc.code, field=exc.field) from None
     return bars, sessions, parameters
 
 
@@ -327,9 +312,9 @@ def backtest_compute(*, asset: Asset, start, end, policies: list[str], overrides
                      progress=None) -> dict:
     """Run the named policies on the asset's history with its reserve's parameters (or what-if overrides)
     and its haircut policy's coverage."""
+    from core.clock import MarketClock
     from core.haircut import calibrated as haircut
     from core.simulation import backtest
-    from core.clock import MarketClock
 
     bars, sessions, parameters = backtest_validate(asset=asset, start=start, end=end, policies=policies,
                                                    overrides=overrides)
@@ -354,7 +339,8 @@ def backtest_compute(*, asset: Asset, start, end, policies: list[str], overrides
     return {"asset": asset.symbol, "ticker": bars.ticker, "from": start.isoformat(), "to": end.isoformat(),
             "sessions": sessions, "coverage": coverage, "k": k_table, "fixed_bps": fixed_bps,
             "borrowers": len(backtest.DEFAULT_SHARES_BPS), "deposit_usd": backtest.DEPOSIT_USD,
-            "parameters": {"ltv_bps": parameters.ltv_bps, "liquidation_threshold_bps": parameters.liquidation_threshold_bps,
+            "parameters": {"ltv_bps": parameters.ltv_bps,
+                           "liquidation_threshold_bps": parameters.liquidation_threshold_bps,
                            "liquidation_bonus_bps": parameters.liquidation_bonus_bps,
                            "liquidation_protocol_fee_bps": parameters.protocol_fee_bps},
             "least_bad_debt": least, "policies": out}
@@ -364,22 +350,17 @@ def backtest_compute(*, asset: Asset, start, end, policies: list[str], overrides
 def backtest_create(*, asset: Asset, start, end, policies: list[str], overrides: dict | None = None, actor=None):
     """Queue a backtest (validated now, run by a worker on the simulations queue once this commits)."""
     from .models import Backtest
-    from .tasks import run_backtest
 
     policies = list(dict.fromkeys(policies))
     _, sessions, _ = backtest_validate(asset=asset, start=start, end=end, policies=policies, overrides=overrides)
     job = Backtest.objects.create(asset=asset, date_from=start, date_to=end, policies=policies,
                                   parameters=dict(overrides or {}), total=sessions * len(policies), created_by=actor)
 
-    def publish():
-        try:
-            run_backtest.apply_async(args=[job.pk], queue="simulations")
-        except Exception:  # noqa: BLE001 - any broker failure: the job must not sit queued with nobody to run it
-            Backtest.objects.filter(pk=job.pk).update(status=Backtest.Status.FAILED, finished_at=timezone.now(),
-                                                      error="The task broker was unreachable; nothing ran.")
-            raise BrokerUnavailable("The task broker is unreachable; try again when it is back.") from None
+    def failed():  # the job must not sit queued with nobody to run it
+        Backtest.objects.filter(pk=job.pk).update(status=Backtest.Status.FAILED, finished_at=timezone.now(),
+                                                  error="The task broker was unreachable; nothing ran.")
 
-    transaction.on_commit(publish)
+    enqueue_on_commit("oracles.run_backtest", args=[job.pk], queue="simulations", on_failure=failed)
     return job
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import random
-from functools import lru_cache
+from functools import cache
 
 REGULAR_SECONDS = 6.5 * 3600
 CLOSED_VOL_SHARE = 0.35  # token vol while shut, relative to regular-hours vol (thin books, no hedging)
@@ -35,11 +35,11 @@ def token_step(token: int, reference: int, *, sigma_daily: float, seconds: float
     return max(1, round(reference * math.exp(log_gap + math.sqrt(var) * rng.gauss(0.0, 1.0))))
 
 
-@lru_cache(maxsize=None)
+@cache
 def standardised_gaps(ticker: str) -> tuple[float, ...]:
     """Real opening gaps of `ticker` divided by the volatility known at the previous close."""
-    from core.haircut import calibrated as haircut
     from core.clock import MarketClock
+    from core.haircut import calibrated as haircut
 
     path = haircut.PRICES_DIR / f"{ticker}.csv"
     if not path.exists():
@@ -57,11 +57,12 @@ def open_jump(reference: int, *, ticker: str, sigma_daily: float, rng: random.Ra
 
 def replay_prices(ticker: str) -> list[tuple[str, int]]:
     """(label, price) in the order a replay feed publishes them: each session's open, then its close."""
-    from core.haircut import calibrated as haircut
+    from core.prices import PRICES_DIR, bar_price, daily_rows
 
-    dates, opens, closes = haircut.read_bars(haircut.PRICES_DIR / f"{ticker}.csv")
     out = []
-    for d, o, c in zip(dates, opens, closes):
-        out.append((f"{d.isoformat()} open", round(o * 10**8)))
-        out.append((f"{d.isoformat()} close", round(c * 10**8)))
+    for day, raw_open, _, raw_close in daily_rows(PRICES_DIR / f"{ticker}.csv"):
+        opened, closed = bar_price(raw_open), bar_price(raw_close)
+        if opened > 0 and closed > 0:  # a bar without prices is not a session to replay
+            out.append((f"{day.isoformat()} open", opened))
+            out.append((f"{day.isoformat()} close", closed))
     return out

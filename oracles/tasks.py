@@ -1,8 +1,8 @@
-"""Thin Celery tasks for the oracle (explicit names, queue `prices`)."""
+"""Thin Celery tasks for the oracle (explicit names): ids in, one service call each."""
 from celery import shared_task
 from django.db import OperationalError
 
-from .services import feeds_tick
+from .services import backtest_execute, feeds_tick
 
 BEAT_SCHEDULES = [
     {"name": "oracle price tick", "task": "oracles.tick_prices", "every_seconds": 10, "queue": "prices"},
@@ -12,7 +12,7 @@ BEAT_SCHEDULES = [
 @shared_task(name="oracles.tick_prices", ignore_result=True, acks_late=True, soft_time_limit=30, time_limit=60,
              autoretry_for=(OperationalError,), retry_backoff=2, retry_jitter=True, max_retries=3)
 def tick_prices() -> int:
-    """Advance simulated and replayed feeds and publish their rounds (each round triggers a scan)."""
+    """Advance the feeds and publish their rounds in one transaction (one scan follows, if a price moved)."""
     return feeds_tick()
 
 
@@ -21,6 +21,4 @@ def tick_prices() -> int:
              retry_jitter=True, max_retries=3)
 def run_backtest(backtest_id: int) -> bool:
     """Run one queued backtest (claimed by a conditional UPDATE, so a redelivered message runs it once)."""
-    from .services import backtest_execute
-
     return backtest_execute(backtest_id=backtest_id)

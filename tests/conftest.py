@@ -58,9 +58,8 @@ def worker_process(transactional_db, redis_up):
     import sys
     import time
 
-    from django.db import connection
-
     import redis
+    from django.db import connection
 
     from config.celery_app import app
 

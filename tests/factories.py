@@ -7,12 +7,13 @@ from django.contrib.auth import get_user_model
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from core.amounts import parse_price
 from lending import services as lending
 from lending.models import Account
 from markets.models import Asset, Reserve
 from markets.services import universe_load
 from oracles.models import HaircutPolicy, OracleFeed
-from oracles.services import feeds_ensure, round_publish, usd_to_price
+from oracles.services import feeds_ensure, round_publish
 
 _seq = itertools.count(1)
 
@@ -50,7 +51,7 @@ def api_client(user=None) -> APIClient:
 
 def set_price(symbol: str, usd: str) -> None:
     asset = Asset.objects.get(symbol=symbol)
-    price = usd_to_price(usd)
+    price = parse_price(usd)
     round_publish(asset=asset, reference_price=price, token_price=price, source="manual", notify=False)
 
 

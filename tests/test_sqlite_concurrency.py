@@ -41,6 +41,6 @@ def test_web_worker_and_beat_write_at_once(tmp_path):
     procs = [subprocess.Popen([sys.executable, "-c", WRITER, role], cwd=ROOT, env=env, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True) for role in ("web", "worker", "beat", "web2")]
     outs = [p.communicate(timeout=300) for p in procs]
-    for p, (out, err) in zip(procs, outs):
+    for p, (_, err) in zip(procs, outs):
         assert p.returncode == 0, err[-2000:]
         assert "database is locked" not in err

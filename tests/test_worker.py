@@ -3,9 +3,9 @@ import time
 
 import pytest
 
+from common.models import Heartbeat
 from config.celery_app import app
 from markets.models import Reserve
-from common.models import Heartbeat
 from markets.services import universe_load
 
 pytestmark = [pytest.mark.worker]

@@ -8,16 +8,19 @@ from rest_framework.views import exception_handler as drf_handler
 from common.errors import DomainError
 
 
+def _body(code: str, message: str, field: str | None) -> dict:
+    return {"error": {"code": code, "message": message, "field": field}}
+
+
 def error_response(code: str, message: str, field: str | None = None, status_code: int = 400, headers=None):
-    return Response({"error": {"code": code, "message": message, "field": field}}, status=status_code,
-                    headers=headers)
+    return Response(_body(code, message, field), status=status_code, headers=headers)
 
 
 def error_json(code: str, message: str, field: str | None = None, status_code: int = 400):
     """The same shape as a plain Django response, for middleware and URL handlers outside DRF."""
     from django.http import JsonResponse
 
-    return JsonResponse({"error": {"code": code, "message": message, "field": field}}, status=status_code)
+    return JsonResponse(_body(code, message, field), status=status_code)
 
 
 def _first(detail, prefix=None):

@@ -4,6 +4,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(os.environ.get("VAR_DIR", BASE_DIR / "var"))
@@ -135,13 +136,24 @@ try:  # WhiteNoise warns on every request until collectstatic has made it
     STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 except OSError:  # a read-only deployment: collectstatic made it at build time
     pass
-# Front-end packages come from npm through `make install` (package-lock.json); nothing from a CDN.
-STATICFILES_DIRS = [
-    (prefix, path) for prefix, path in [
-        ("vendor/htmx", BASE_DIR / "node_modules" / "htmx.org" / "dist"),
-        ("vendor/uplot", BASE_DIR / "node_modules" / "uplot" / "dist"),
-    ] if path.exists()
-]
+
+
+def vendor_staticfiles_dirs(base_dir: Path, static_root: Path) -> list[tuple[str, Path]]:
+    """Front-end packages come from npm through `make install` (package-lock.json); nothing from a CDN.
+    Without them every page would load without htmx or charts, so a missing one stops the start; an image
+    that ran collectstatic at build time has them in STATIC_ROOT and needs no node_modules."""
+    vendor = [
+        ("vendor/htmx", base_dir / "node_modules" / "htmx.org" / "dist"),
+        ("vendor/uplot", base_dir / "node_modules" / "uplot" / "dist"),
+    ]
+    missing = [str(path) for prefix, path in vendor if not path.is_dir() and not (static_root / prefix).is_dir()]
+    if missing:
+        raise ImproperlyConfigured(f"Front-end packages are missing ({', '.join(missing)}): run `make install` "
+                                   "(or `npm ci`, which needs Node.js and npm).")
+    return [(prefix, path) for prefix, path in vendor if path.is_dir()]
+
+
+STATICFILES_DIRS = vendor_staticfiles_dirs(BASE_DIR, STATIC_ROOT)
 # No inline script or style anywhere (templates, htmx, uPlot, admin, API docs): scripts and CSS come from
 # our own static files, so an injected <script> or on* handler does not run.
 CONTENT_SECURITY_POLICY = {
@@ -202,7 +214,6 @@ CELERY_TASK_ROUTES = {
     "oracles.*": {"queue": "prices"},
     "simulations.*": {"queue": "simulations"},
 }
-CELERY_QUEUES_ALL = "default,liquidations,prices,accrual,simulations"
 
 # --- DRF / OpenAPI ---
 def _throttle_rates(defaults: dict | None = None) -> dict:

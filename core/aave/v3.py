@@ -5,8 +5,8 @@ indexes are rays, health factors are wads, risk parameters are basis points.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from typing import Iterable, Sequence
 
 from .wadray import (
     PERCENTAGE_FACTOR,
@@ -383,13 +383,3 @@ def quote_liquidation(
         disables_collateral=collateral + fee == user_collateral_balance,
     )
 
-
-def best_liquidation_pair(positions: Sequence[PositionValue]) -> tuple[PositionValue, PositionValue] | None:
-    """A rational keeper's choice: the largest debt and the collateral paying the most bonus value."""
-    debts = [p for p in positions if p.borrowed]
-    colls = [p for p in positions if p.collateral and p.supplied and p.liquidation_threshold_bps]
-    if not debts or not colls:
-        return None
-    debt = max(debts, key=lambda p: (to_base(p.borrowed, p.price, p.decimals), p.symbol))
-    coll = max(colls, key=lambda p: (to_base(p.supplied, p.price, p.decimals), p.symbol))
-    return debt, coll

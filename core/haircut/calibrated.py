@@ -8,7 +8,6 @@ chosen by rolling-origin validation on years held back inside the fitting window
 """
 from __future__ import annotations
 
-import csv
 import json
 import math
 import pathlib
@@ -17,9 +16,12 @@ from datetime import date
 
 import numpy as np
 
+from core.prices import PRICES_DIR, daily_rows
+
 DATA_DIR = pathlib.Path(__file__).resolve().parent.parent / "data"
-PRICES_DIR = DATA_DIR / "prices" / "daily"
 K_TABLE_PATH = DATA_DIR / "haircut_k.json"
+VALIDATION_PATH = DATA_DIR / "haircut_validation.json"
+VALIDATION_SPLIT, VALIDATION_END = date(2020, 1, 1), date(2024, 12, 31)
 EWMA_LAMBDA = 0.94
 WARMUP = 20
 MAX_BPS = 5_000
@@ -37,14 +39,14 @@ class Closure:
 
 
 def read_bars(path: pathlib.Path) -> tuple[list[date], np.ndarray, np.ndarray]:
+    """Sessions with their opens and closes as floats (statistics only; exact prices: backtest.load_bars)."""
     dates, opens, closes = [], [], []
-    with open(path, newline="") as fh:
-        for row in csv.DictReader(fh):
-            o, c = float(row["Open"]), float(row["Close"])
-            if o > 0 and c > 0:
-                dates.append(date.fromisoformat(row["Date"][:10]))
-                opens.append(o)
-                closes.append(c)
+    for day, raw_open, _, raw_close in daily_rows(path):
+        o, c = float(raw_open), float(raw_close)
+        if o > 0 and c > 0:
+            dates.append(day)
+            opens.append(o)
+            closes.append(c)
     return dates, np.asarray(opens), np.asarray(closes)
 
 
@@ -192,16 +194,32 @@ def validate(rows: list[Closure], *, split: date, end: date, coverage: float = 0
             "closures": len(test), "per_ticker": per_ticker}
 
 
-# --- the shipped default table ------------------------------------------------------------------
+# --- the shipped default table (core/data/haircut_k.json, written by `manage.py haircut_fit`) -------------
 
-def build_default_table(gap_kind, prices_dir=PRICES_DIR, levels=(0.95, 0.99, 0.995)) -> dict:
+SHIPPED_LEVELS = (0.95, 0.99, 0.995)
+
+
+def fit_default_table(gap_kind, prices_dir=PRICES_DIR, levels=SHIPPED_LEVELS) -> dict:
+    """k per coverage level, fitted on every closure of the price files, and each ticker's latest sigma."""
     rows = load_closures(prices_dir, gap_kind)
     table = {"k": {str(level): fit_k(rows, level) for level in levels}, "sigma": {}}
     for path in sorted(pathlib.Path(prices_dir).glob("*.csv")):
         _, _, closes = read_bars(path)
-        sigma = ewma_sigma(closes)
-        table["sigma"][path.stem] = round(float(sigma[-1]), 6)
+        sigma = float(ewma_sigma(closes)[-1])
+        if not math.isfinite(sigma):
+            raise ValueError(f"{path.name} holds fewer than {WARMUP + 1} usable bars")
+        table["sigma"][path.stem] = round(sigma, 6)
     return table
+
+
+def shipped_validation(gap_kind, prices_dir=PRICES_DIR) -> dict:
+    """The README's out-of-sample figures (core/data/haircut_validation.json): fit before 2020, test 2020-2024."""
+    return validate(load_closures(prices_dir, gap_kind), split=VALIDATION_SPLIT, end=VALIDATION_END, coverage=0.99)
+
+
+def document_json(doc: dict, *, sort_keys: bool = False) -> str:
+    """A shipped JSON file's exact text, so a refit of the same prices leaves it byte for byte unchanged."""
+    return json.dumps(doc, indent=1, sort_keys=sort_keys, default=float) + "\n"
 
 
 _TABLE: dict | None = None

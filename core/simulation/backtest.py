@@ -31,13 +31,11 @@ Policies (`POLICIES`):
 """
 from __future__ import annotations
 
-import csv
 import math
 import pathlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
-from typing import Callable
 
 import numpy as np
 
@@ -48,8 +46,8 @@ from core.aave.v3 import (
     quote_liquidation,
 )
 from core.aave.wadray import PERCENTAGE_FACTOR, percent_mul, wad_div
-
 from core.haircut import calibrated as haircut
+from core.prices import bar_price, daily_rows
 
 POLICIES = ("none", "kamino", "fixed", "calibrated", "pause_when_closed")
 PRICE_UNIT = 10**8  # USD, 8 decimals (Aave's base currency)
@@ -64,7 +62,48 @@ MAX_STEPS = 20
 
 
 class BacktestError(ValueError):
-    """Inputs the backtest cannot run on (the message says which and why)."""
+    """Inputs the backtest cannot run on (the message says which and why). `field` names the input; `refused`
+    marks well-formed inputs the data cannot serve (a 422 to an API), as opposed to malformed ones."""
+
+    def __init__(self, message: str, *, code: str = "invalid", field: str | None = None, refused: bool = False):
+        super().__init__(message)
+        self.code, self.field, self.refused = code, field, refused
+
+
+MIN_FIT_CLOSURES = 250  # the fitted policies need this much history before `start`
+
+
+def check_policies(names: list[str], *, ticker: str | None = None) -> None:
+    """The one place policy names are checked (the engine, the command and the API all come here)."""
+    if not names:
+        raise BacktestError(f"name at least one policy: {', '.join(POLICIES)}", code="required", field="policies")
+    unknown = [str(n) for n in names if n not in POLICIES]
+    if unknown:
+        raise BacktestError(f"unknown policy {', '.join(unknown)}; choose from {', '.join(POLICIES)}",
+                            field="policies")
+    if ticker is not None and "kamino" in names and ticker not in KAMINO_LTV_LT:
+        raise BacktestError(f"Kamino lists no {ticker} market; kamino covers {', '.join(sorted(KAMINO_LTV_LT))}",
+                            field="policies", refused=True)
+
+
+def check_range(bars: Bars, *, start: date, end: date, policies: list[str] = ()) -> int:
+    """The one place a date range is checked against the bars; returns the sessions in it."""
+    if start > end:
+        raise BacktestError("from must not be after to", field="from")
+    first, last = bars.dates[0], bars.dates[-1]
+    if end < first or start > last:
+        raise BacktestError(f"{bars.ticker} history runs {first}..{last}; choose dates inside it",
+                            code="out_of_range", field="from", refused=True)
+    sessions = sum(1 for d in bars.dates if start <= d <= end)
+    if sessions < 2:
+        raise BacktestError(f"{bars.ticker} has fewer than two sessions between {start} and {end}",
+                            code="out_of_range", field="to", refused=True)
+    fitted = {"fixed", "calibrated", "pause_when_closed"} & set(policies)
+    if fitted and sum(1 for d in bars.dates if d < start) < MIN_FIT_CLOSURES:
+        raise BacktestError(f"{', '.join(sorted(fitted))} fit their haircut on history before from: start on or "
+                            f"after {bars.dates[min(MIN_FIT_CLOSURES, len(bars.dates) - 1)]} for {bars.ticker}",
+                            code="too_little_history", field="from", refused=True)
+    return sessions
 
 
 @dataclass(frozen=True)
@@ -157,22 +196,17 @@ def _usd(base: int) -> str:
     return f"{'-' if base < 0 else ''}{cents // 100}.{cents % 100:02d}"
 
 
-def _to_price(raw: str) -> int:
-    return int((Decimal(raw) * PRICE_UNIT).to_integral_value(ROUND_HALF_UP))
-
-
 def load_bars(path: pathlib.Path, gap_kind: Callable[[date, date], str]) -> Bars:
     """Bars from a `Date,Open,High,Low,Close,Volume` file; closure kinds from the exchange calendar."""
     dates, opens, lows, closes = [], [], [], []
     try:
-        with open(path, newline="") as fh:
-            for row in csv.DictReader(fh):
-                o, lo, c = _to_price(row["Open"]), _to_price(row["Low"]), _to_price(row["Close"])
-                if o > 0 and lo > 0 and c > 0:
-                    dates.append(date.fromisoformat(row["Date"][:10]))
-                    opens.append(o)
-                    lows.append(min(lo, o, c))
-                    closes.append(c)
+        for day, raw_open, raw_low, raw_close in daily_rows(path):
+            o, lo, c = bar_price(raw_open), bar_price(raw_low), bar_price(raw_close)
+            if o > 0 and lo > 0 and c > 0:
+                dates.append(day)
+                opens.append(o)
+                lows.append(min(lo, o, c))
+                closes.append(c)
     except (KeyError, ValueError, ArithmeticError) as exc:
         raise BacktestError(f"{path.name} is not a daily bar file ({exc})") from None
     sigma = haircut.ewma_sigma(np.asarray(closes, dtype=float) / PRICE_UNIT)
@@ -202,11 +236,7 @@ def fixed_table(bars: Bars, before: date, coverage: float) -> dict[str, int]:
 
 def build_policies(names: list[str], *, ticker: str, parameters: Parameters, k_table: dict[str, float] | None,
                    fixed_bps: dict[str, int] | None) -> list[Policy]:
-    unknown = [n for n in names if n not in POLICIES]
-    if unknown:
-        raise BacktestError(f"unknown policy {', '.join(unknown)}; choose from {', '.join(POLICIES)}")
-    if not names:
-        raise BacktestError(f"name at least one policy: {', '.join(POLICIES)}")
+    check_policies(names, ticker=ticker)
 
     def calibrated(kind, sigma):
         return haircut.haircut_bps("calibrated", kind, sigma if math.isfinite(sigma) else 0.0, k_table=k_table)
@@ -220,9 +250,6 @@ def build_policies(names: list[str], *, ticker: str, parameters: Parameters, k_t
     policies = []
     for name in dict.fromkeys(names):  # each once, in the order given
         if name == "kamino":
-            if ticker not in KAMINO_LTV_LT:
-                raise BacktestError(f"Kamino lists no {ticker} market; kamino covers "
-                                    f"{', '.join(sorted(KAMINO_LTV_LT))}")
             ltv, lt = KAMINO_LTV_LT[ticker]
             params = Parameters(ltv, lt, parameters.liquidation_bonus_bps, parameters.protocol_fee_bps)
             policies.append(Policy(name, params, nothing, False, False))
@@ -354,9 +381,8 @@ class _Run:
 def run(bars: Bars, policy: Policy, *, start: date, end: date, shares_bps=DEFAULT_SHARES_BPS,
         deposit_usd: int = DEPOSIT_USD, progress: Callable[[int], None] | None = None) -> Result:
     """Walk the sessions in [start, end] under one policy."""
+    check_range(bars, start=start, end=end)
     idx = [t for t, d in enumerate(bars.dates) if start <= d <= end]
-    if len(idx) < 2:
-        raise BacktestError(f"{bars.ticker} has fewer than two sessions between {start} and {end}")
     state = _Run(bars, policy, shares_bps, deposit_usd)
     for n, t in enumerate(idx):
         state.session(t, first=n == 0, last=n == len(idx) - 1)

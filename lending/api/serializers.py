@@ -4,8 +4,20 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from core.amounts import format_amount, format_price, format_wad
+from common.api.fields import (
+    AmountField,
+    AsciiDateTimeField,
+    DecimalStringField,
+    PriceField,
+    StrictBooleanField,
+    StrictChoiceField,
+    WadField,
+)
+from common.errors import NotFound
+from core.amounts import AmountError, format_amount, format_price, format_wad, parse_amount, parse_percent_bps
+from markets.models import Asset, is_symbol
 
+from .. import selectors, services
 from ..identity import address_display
 from ..models import LedgerEntry, LiquidationEvent
 
@@ -30,16 +42,52 @@ class TokenSerializer(serializers.Serializer):
     token = serializers.CharField()
 
 
-class ActionRequestSerializer(serializers.Serializer):
-    asset = serializers.CharField(max_length=20)
-    amount = serializers.RegexField(r"^([0-9]{1,40}(\.[0-9]{1,18})?|max)$", max_length=100,
-                                    help_text='Decimal string in token units, e.g. "1000.5"; "max" on withdraw and '
-                                              'repay')
+@extend_schema_field({"type": "string", "minLength": 1, "maxLength": 20, "example": "TSLAx"})
+class SymbolField(serializers.Field):
+    """An asset symbol as sent: the serializer resolves it (lending.services.asset_by_symbol), which also refuses
+    null and non-strings with the asset's own error codes."""
+
+    def __init__(self, **kwargs):
+        super().__init__(error_messages={"required": "{name} is required."}, **kwargs)
+
+    def validate_empty_values(self, data):
+        return (True, None) if data is None else super().validate_empty_values(data)
+
+    def fail(self, key, **kwargs):
+        super().fail(key, name=self.field_name, **kwargs)
+
+    def to_internal_value(self, data):
+        return data
 
 
-class CollateralRequestSerializer(serializers.Serializer):
-    asset = serializers.CharField(max_length=20)
-    enabled = serializers.BooleanField()
+class InputSerializer(serializers.Serializer):
+    """A request body: a JSON object, each error answered with the first field's code and message."""
+
+    default_error_messages = {"invalid": "The body must be a JSON object."}
+
+
+class ActionRequestSerializer(InputSerializer):
+    """{asset, amount}: the amount parsed with the asset's decimals; "max" only where the view's context allows."""
+
+    asset = SymbolField()
+    amount = DecimalStringField(error_messages={"required": "amount is required."},
+                                help_text='Decimal string in token units, e.g. "1000.5"; "max" on withdraw and repay')
+
+    def validate(self, attrs):
+        asset = services.asset_by_symbol(attrs["asset"])
+        try:
+            amount = parse_amount(attrs["amount"], asset.decimals, allow_max=self.context.get("allow_max", False))
+        except AmountError as exc:
+            raise serializers.ValidationError({"amount": str(exc)}, code="invalid_amount") from None
+        return {"asset": asset, "amount": amount}
+
+
+class CollateralRequestSerializer(InputSerializer):
+    asset = SymbolField()
+    enabled = StrictBooleanField()
+
+    def validate(self, attrs):
+        return {**attrs, "asset": services.asset_by_symbol(attrs["asset"])}
 
 
 class PositionSerializer(serializers.Serializer):
@@ -86,72 +134,33 @@ class AccountSerializer(serializers.Serializer):
 
 class LedgerEntrySerializer(serializers.ModelSerializer):
     asset = serializers.CharField(source="asset.symbol")
-    amount = serializers.SerializerMethodField()
+    amount = AmountField(decimals_from="asset.decimals", help_text="Decimal string in token units")
 
     class Meta:
         model = LedgerEntry
         fields = ["id", "kind", "asset", "amount", "detail", "created_at"]
-
-    @extend_schema_field(serializers.CharField(help_text="Decimal string in token units"))
-    def get_amount(self, obj):
-        return format_amount(obj.amount, obj.asset.decimals)
 
 
 class LiquidationEventSerializer(serializers.ModelSerializer):
     account = serializers.IntegerField(source="account_id")
     debt_asset = serializers.CharField(source="debt_asset.symbol")
     collateral_asset = serializers.CharField(source="collateral_asset.symbol")
-    debt_repaid = serializers.SerializerMethodField()
-    collateral_seized = serializers.SerializerMethodField()
-    protocol_fee = serializers.SerializerMethodField()
-    deficit = serializers.SerializerMethodField()
-    health_factor_before = serializers.SerializerMethodField()
-    health_factor_after = serializers.SerializerMethodField()
-    price = serializers.SerializerMethodField()
-    debt_price = serializers.SerializerMethodField()
-    oracle_round = serializers.SerializerMethodField()
+    debt_repaid = AmountField(decimals_from="debt_asset.decimals")
+    collateral_seized = AmountField(decimals_from="collateral_asset.decimals",
+                                    help_text="Collateral-token units, fee included")
+    protocol_fee = AmountField(decimals_from="collateral_asset.decimals", help_text="Collateral-token units")
+    deficit = AmountField(decimals_from="debt_asset.decimals", help_text="Debt-token units turned into reserve deficit")
+    health_factor_before = WadField()
+    health_factor_after = WadField(allow_null=True)
+    price = PriceField(source="collateral_price", help_text="Collateral price used, USD")
+    debt_price = PriceField(help_text="Debt price used, USD")
+    oracle_round = serializers.IntegerField(source="oracle_round.round_id", allow_null=True, read_only=True)
 
     class Meta:
         model = LiquidationEvent
         fields = ["id", "account", "debt_asset", "collateral_asset", "debt_repaid", "collateral_seized",
                   "protocol_fee", "deficit", "health_factor_before", "health_factor_after", "price", "debt_price",
                   "session", "oracle_round", "step", "latency_ms", "created_at"]
-
-    @extend_schema_field(serializers.CharField())
-    def get_debt_repaid(self, obj):
-        return format_amount(obj.debt_repaid, obj.debt_asset.decimals)
-
-    @extend_schema_field(serializers.CharField(help_text="Collateral-token units, fee included"))
-    def get_collateral_seized(self, obj):
-        return format_amount(obj.collateral_seized, obj.collateral_asset.decimals)
-
-    @extend_schema_field(serializers.CharField(help_text="Collateral-token units"))
-    def get_protocol_fee(self, obj):
-        return format_amount(obj.protocol_fee, obj.collateral_asset.decimals)
-
-    @extend_schema_field(serializers.CharField(help_text="Debt-token units turned into reserve deficit"))
-    def get_deficit(self, obj):
-        return format_amount(obj.deficit, obj.debt_asset.decimals)
-
-    @extend_schema_field(serializers.CharField())
-    def get_health_factor_before(self, obj):
-        return format_wad(obj.health_factor_before)
-
-    @extend_schema_field(serializers.CharField(allow_null=True))
-    def get_health_factor_after(self, obj):
-        return format_wad(obj.health_factor_after) if obj.health_factor_after is not None else None
-
-    @extend_schema_field(serializers.CharField(help_text="Collateral price used, USD"))
-    def get_price(self, obj):
-        return format_price(obj.collateral_price)
-
-    @extend_schema_field(serializers.CharField(help_text="Debt price used, USD"))
-    def get_debt_price(self, obj):
-        return format_price(obj.debt_price)
-
-    @extend_schema_field(serializers.IntegerField(allow_null=True))
-    def get_oracle_round(self, obj):
-        return obj.oracle_round.round_id if obj.oracle_round_id else None
 
 
 class OutlookSerializer(serializers.Serializer):
@@ -172,10 +181,38 @@ class OutlookSerializer(serializers.Serializer):
                 "borrowing_power_usd": format_price(o["borrowing_power"])}
 
 
-class WhatIfRequestSerializer(serializers.Serializer):
-    shocks = serializers.DictField(child=serializers.CharField(), help_text='{symbol: percent}, e.g. {"TSLAx": "-20"}')
-    at = serializers.ChoiceField(["now", "next_close"], required=False, default="now",
-                                 help_text="next_close: as just after the next NYSE close, under its haircut policy")
+@extend_schema_field({"type": "object", "additionalProperties": {"type": "string", "minLength": 1}})
+class ShocksField(serializers.Field):
+    """{symbol: percent} for 1-50 known assets -> {symbol: bps}; an unknown symbol is a 404."""
+
+    default_error_messages = {
+        "invalid": 'shocks must be an object of 1-50 {{symbol: percent}}, e.g. {{"TSLAx": "-20"}}.'}
+
+    def validate_empty_values(self, data):
+        if data is None or data is serializers.empty:
+            self.fail("invalid")
+        return super().validate_empty_values(data)
+
+    def to_internal_value(self, data):
+        if not isinstance(data, dict) or not 1 <= len(data) <= 50:
+            self.fail("invalid")
+        known = set(Asset.objects.filter(symbol__in=[s for s in data if is_symbol(s)]).values_list("symbol", flat=True))
+        parsed = {}
+        for symbol, raw in data.items():
+            if symbol not in known:
+                raise NotFound(f"Unknown asset {symbol!r}.", code="unknown_asset", field="shocks")
+            try:
+                parsed[symbol] = parse_percent_bps(raw)
+            except AmountError as exc:
+                raise serializers.ValidationError({symbol: [f"{symbol}: {exc}"]}, code="invalid") from None
+        return parsed
+
+
+class WhatIfRequestSerializer(InputSerializer):
+    shocks = ShocksField(help_text='{symbol: percent}, e.g. {"TSLAx": "-20"}')
+    at = StrictChoiceField(list(selectors.WHAT_IF_WHEN), required=False, default="now",
+                           message='at must be "now" or "next_close".',
+                           help_text="next_close: as just after the next NYSE close, under its haircut policy")
 
 
 class WhatIfAccountSerializer(serializers.Serializer):
@@ -202,3 +239,33 @@ class WhatIfSerializer(serializers.Serializer):
     blocked = serializers.DictField(child=serializers.IntegerField())
     by_asset = serializers.DictField(child=serializers.DictField(child=serializers.CharField()))
     worst_accounts = WhatIfAccountSerializer(many=True)
+
+
+@extend_schema_field({"type": "integer"})
+class AccountIdField(serializers.Field):
+    """An account id in ASCII digits (a query parameter)."""
+
+    default_error_messages = {"invalid": "account must be an integer id."}
+
+    def to_internal_value(self, data):
+        if not (isinstance(data, str) and data.isascii() and data.isdigit() and len(data) < 19):
+            self.fail("invalid")
+        return int(data)
+
+
+class LiquidationFilterSerializer(serializers.Serializer):
+    """The liquidation list's query parameters."""
+
+    account = AccountIdField(required=False)
+    since = AsciiDateTimeField(required=False, help_text="ISO-8601")
+    asset = serializers.CharField(required=False, allow_blank=True, help_text='a symbol such as "TSLAx"')
+
+    def to_internal_value(self, data):
+        if not data.get("since"):  # an empty since means no filter
+            data = {k: v for k, v in data.items() if k != "since"}
+        return super().to_internal_value(data)
+
+    def validate_asset(self, value):
+        if value and not is_symbol(value):
+            raise serializers.ValidationError('asset must be a symbol such as "TSLAx".', code="invalid")
+        return value or None

@@ -1,18 +1,16 @@
 from django.contrib.auth import authenticate, user_logged_in
 from django.db import IntegrityError, transaction
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import generics, permissions, serializers, status
 from rest_framework.authtoken.models import Token
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from common.api.idempotency import IDEMPOTENCY_KEY, idempotent
-from common.api.pagination import NewestFirstCursor
 from common.api.lockout import raise_if_locked_out
+from common.api.pagination import NewestFirstCursor
 from common.api.throttling import ScopedIPThrottle, ScopedRateThrottle
 from common.errors import DomainError
-from markets.models import is_symbol
-from core.amounts import AmountError, parse_amount, parse_iso_datetime, parse_percent_bps
 
 from .. import selectors, services
 from .serializers import (
@@ -20,16 +18,15 @@ from .serializers import (
     ActionRequestSerializer,
     CollateralRequestSerializer,
     CredentialsSerializer,
-    RegisterSerializer,
     LedgerEntrySerializer,
     LiquidationEventSerializer,
+    LiquidationFilterSerializer,
     OutlookSerializer,
+    RegisterSerializer,
+    TokenSerializer,
     WhatIfRequestSerializer,
     WhatIfSerializer,
-    TokenSerializer,
 )
-
-
 
 
 class AuthThrottled(APIView):
@@ -94,31 +91,6 @@ class AccountOutlookView(APIView):
         return Response([OutlookSerializer.from_outlook(o) for o in selectors.account_outlook(account)])
 
 
-def _body(request) -> dict:
-    if not isinstance(request.data, dict):
-        raise DomainError("The body must be a JSON object.", code="invalid")
-    return request.data
-
-
-def _asset_and_amount(request, *, allow_max: bool):
-    data = _body(request)
-    symbol = data.get("asset")
-    if "asset" not in data:
-        raise DomainError("asset is required.", code="required", field="asset")
-    if "amount" not in data:
-        raise DomainError("amount is required.", code="required", field="amount")
-    raw = data["amount"]
-    if not isinstance(raw, str):
-        raise DomainError("amount must be a decimal string such as \"1000.5\"; JSON numbers lose precision.",
-                          code="invalid_amount", field="amount")
-    asset = services.asset_by_symbol(symbol)
-    try:
-        amount = parse_amount(raw, asset.decimals, allow_max=allow_max)
-    except AmountError as exc:
-        raise DomainError(str(exc), code="invalid_amount", field="amount") from None
-    return asset, amount
-
-
 class ActionView(APIView):
     """Shared shape of the amount actions: {asset, amount} in, the updated account out."""
 
@@ -131,9 +103,11 @@ class ActionView(APIView):
     @extend_schema(request=ActionRequestSerializer, responses=AccountSerializer, parameters=[IDEMPOTENCY_KEY])
     @idempotent
     def post(self, request):
-        asset, amount = _asset_and_amount(request, allow_max=self.allow_max)
-        account = services.account_for_user(request.user)
-        type(self).service(account=account, symbol=asset.symbol, amount=amount)
+        serializer = ActionRequestSerializer(data=request.data, context={"allow_max": self.allow_max})
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        type(self).service(account=services.account_for_user(request.user), symbol=data["asset"].symbol,
+                           amount=data["amount"])
         return account_response(request.user)
 
 
@@ -177,13 +151,10 @@ class CollateralView(APIView):
     @extend_schema(request=CollateralRequestSerializer, responses=AccountSerializer, parameters=[IDEMPOTENCY_KEY])
     @idempotent
     def post(self, request):
-        data = _body(request)
-        if "asset" not in data:
-            raise DomainError("asset is required.", code="required", field="asset")
-        if not isinstance(data.get("enabled"), bool):
-            raise DomainError("enabled must be a JSON boolean.", code="invalid", field="enabled")
-        asset = services.asset_by_symbol(data["asset"])
-        services.account_set_collateral(account=services.account_for_user(request.user), symbol=asset.symbol,
+        serializer = CollateralRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        services.account_set_collateral(account=services.account_for_user(request.user), symbol=data["asset"].symbol,
                                         enabled=data["enabled"])
         return account_response(request.user)
 
@@ -226,30 +197,15 @@ class LiquidationListView(generics.ListAPIView):
     serializer_class = LiquidationEventSerializer
     pagination_class = NewestFirstCursor
 
-    @extend_schema(parameters=[
-        OpenApiParameter("account", int, required=False),
-        OpenApiParameter("asset", str, required=False),
-        OpenApiParameter("since", str, required=False, description="ISO-8601"),
-    ])
+    @extend_schema(parameters=[LiquidationFilterSerializer])
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
     def get_queryset(self):
-        params = self.request.query_params
-        account = params.get("account")
-        if account is not None and not (account.isascii() and account.isdigit() and len(account) < 19):
-            raise DomainError("account must be an integer id.", code="invalid", field="account")
-        since = None
-        if params.get("since"):
-            try:
-                since = parse_iso_datetime(params["since"], name="since")
-            except AmountError as exc:
-                raise DomainError(str(exc), code="invalid", field="since") from None
-        asset = params.get("asset") or None
-        if asset is not None and not is_symbol(asset):
-            raise DomainError("asset must be a symbol such as \"TSLAx\".", code="invalid", field="asset")
-        return selectors.liquidation_list(user=self.request.user, account=int(account) if account else None,
-                                          asset=asset, since=since)
+        filters = LiquidationFilterSerializer(data=self.request.query_params.dict())
+        filters.is_valid(raise_exception=True)
+        return selectors.liquidation_list(user=self.request.user, **{
+            "account": None, "asset": None, "since": None, **filters.validated_data})
 
 
 class WhatIfView(APIView):
@@ -261,24 +217,7 @@ class WhatIfView(APIView):
     @extend_schema(request=WhatIfRequestSerializer, responses=WhatIfSerializer, parameters=[IDEMPOTENCY_KEY])
     @idempotent
     def post(self, request):
-        from common.errors import NotFound
-        from markets.models import Asset
-
-        data = _body(request)
-        shocks = data.get("shocks")
-        if not isinstance(shocks, dict) or not shocks or len(shocks) > 50:
-            raise DomainError('shocks must be an object of 1-50 {symbol: percent}, e.g. {"TSLAx": "-20"}.',
-                              code="invalid", field="shocks")
-        known = set(Asset.objects.values_list("symbol", flat=True))
-        parsed = {}
-        for symbol, raw in shocks.items():
-            if not is_symbol(symbol) or symbol not in known:
-                raise NotFound(f"Unknown asset {symbol!r}.", code="unknown_asset", field="shocks")
-            try:
-                parsed[symbol] = parse_percent_bps(raw)
-            except AmountError as exc:
-                raise DomainError(f"{symbol}: {exc}", code="invalid", field=f"shocks.{symbol}") from None
-        at = data.get("at", "now")
-        if at not in selectors.WHAT_IF_WHEN:
-            raise DomainError('at must be "now" or "next_close".', code="invalid", field="at")
-        return Response(selectors.what_if_shock(shocks_bps=parsed, when=at))
+        serializer = WhatIfRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        return Response(selectors.what_if_shock(shocks_bps=data["shocks"], when=data["at"]))

@@ -1,6 +1,3 @@
-from django.db import connection
-from django.http import JsonResponse
-from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, permissions
 from rest_framework.response import Response

@@ -1,10 +1,19 @@
 from decimal import Decimal
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from common.api.fields import AsciiDateField, AsciiDecimalField, StrictIntegerField
+from common.api.fields import (
+    AsciiDateField,
+    AsciiDateTimeField,
+    AsciiDecimalField,
+    PercentField,
+    StrictBooleanField,
+    StrictChoiceField,
+    StrictIntegerField,
+    UsdPriceField,
+)
 from core.amounts import format_price
-
 from core.clock import CLOSURE_KINDS
 
 
@@ -42,6 +51,15 @@ class HaircutTableSerializer(serializers.Serializer):
     unplanned = serializers.IntegerField()
 
 
+CALENDARS = ("XNYS", "XNAS", "24/7", "ALWAYS_CLOSED")
+
+
+class MarketStatusQuerySerializer(serializers.Serializer):
+    calendar = StrictChoiceField(CALENDARS, required=False, default="XNYS",
+                                 message=f"Unknown calendar {{input!r}}; use one of {', '.join(CALENDARS)}.")
+    at = AsciiDateTimeField(required=False, help_text="ISO-8601 instant")
+
+
 class MarketStatusSerializer(serializers.Serializer):
     calendar = serializers.CharField()
     at = serializers.DateTimeField()
@@ -54,18 +72,38 @@ class MarketStatusSerializer(serializers.Serializer):
     seconds_since_close = serializers.IntegerField(allow_null=True)
 
 
+@extend_schema_field({"type": "string", "maxLength": 1000})
+class ReasonField(serializers.Field):
+    """An optional reason for the audit log: a string of at most 1000 characters; anything falsy is none."""
+
+    default_error_messages = {"invalid": "reason must be a string of at most 1000 characters."}
+
+    def __init__(self, **kwargs):
+        super().__init__(required=False, default="", **kwargs)
+
+    def to_internal_value(self, data):
+        if not data:
+            return ""
+        if not isinstance(data, str) or len(data) > 1000:
+            self.fail("invalid")
+        return data
+
+    def validate_empty_values(self, data):
+        return (True, "") if data is None else super().validate_empty_values(data)
+
+
 class ManualPriceSerializer(serializers.Serializer):
-    price = serializers.CharField(max_length=40, help_text='USD decimal string, up to 8 decimals, e.g. "225.5"')
-    reason = serializers.CharField(max_length=1000, required=False, allow_blank=True)
-    confirm = serializers.BooleanField(required=False, default=False,
-                                       help_text="required (true) for a price more than 10x away from the current "
-                                                 "one; without it such a price is a 409 confirmation_required")
+    price = UsdPriceField(help_text='USD decimal string, up to 8 decimals, e.g. "225.5"')
+    reason = ReasonField()
+    confirm = StrictBooleanField(required=False, default=False,
+                                 help_text="required (true) for a price more than 10x away from the current "
+                                           "one; without it such a price is a 409 confirmation_required")
 
 
 class ShockSerializer(serializers.Serializer):
-    percent = serializers.CharField(max_length=20, help_text='Decimal string in percent, e.g. "-12.5"')
-    at = serializers.ChoiceField(["next_open", "now"])
-    reason = serializers.CharField(max_length=1000, required=False, allow_blank=True)
+    percent = PercentField(help_text='Decimal string in percent, e.g. "-12.5"')
+    at = StrictChoiceField(["next_open", "now"], message='at must be "next_open" or "now".')
+    reason = ReasonField()
 
 
 class ShockResultSerializer(serializers.Serializer):
@@ -79,9 +117,9 @@ class PolicySerializer(serializers.Serializer):
     coverage = AsciiDecimalField(max_digits=5, decimal_places=4, min_value=Decimal("0.5"), max_value=Decimal("0.9999"),
                                         required=False, coerce_to_string=False)
     fixed_bps = serializers.DictField(child=StrictIntegerField(min_value=0, max_value=10_000), required=False)
-    apply_to_liquidation_threshold = serializers.BooleanField(required=False)
-    pause_liquidations_when_closed = serializers.BooleanField(required=False)
-    reopen_grace_seconds = serializers.IntegerField(min_value=0, max_value=4 * 3600, required=False)
+    apply_to_liquidation_threshold = StrictBooleanField(required=False)
+    pause_liquidations_when_closed = StrictBooleanField(required=False)
+    reopen_grace_seconds = StrictIntegerField(min_value=0, max_value=4 * 3600, required=False)
     manual_price_liquidations = serializers.ChoiceField(["liquidate", "hold"], required=False,
                                                         help_text="Under a manual price: liquidate on it, or hold")
     reason = serializers.CharField(max_length=1000, write_only=True)

@@ -1,23 +1,23 @@
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import generics, permissions, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from common.api.idempotency import IDEMPOTENCY_KEY, idempotent
 from common.errors import DomainError, NotFound
+from core.clock import ClockRangeError, MarketClock
 from markets.models import Asset, is_symbol
-from core.amounts import AmountError, parse_iso_datetime, parse_percent_bps, parse_price
 
 from .. import selectors, services
-from core.clock import ClockRangeError, MarketClock
 from ..models import HaircutPolicy, OracleFeed
 from .serializers import (
     BacktestInSerializer,
     BacktestSerializer,
     HaircutTableSerializer,
     ManualPriceSerializer,
+    MarketStatusQuerySerializer,
     MarketStatusSerializer,
     OraclePriceSerializer,
     PolicyOutSerializer,
@@ -27,8 +27,6 @@ from .serializers import (
     SourceOutSerializer,
     SourceSerializer,
 )
-
-CALENDARS = ("XNYS", "XNAS", "24/7", "ALWAYS_CLOSED")
 
 
 def _asset(symbol: str) -> Asset:
@@ -71,21 +69,12 @@ class HaircutTableView(APIView):
 class MarketStatusView(APIView):
     permission_classes = [permissions.AllowAny]
 
-    @extend_schema(parameters=[OpenApiParameter("calendar", str, enum=list(CALENDARS), required=False),
-                               OpenApiParameter("at", str, required=False, description="ISO-8601 instant")],
-                   responses=MarketStatusSerializer)
+    @extend_schema(parameters=[MarketStatusQuerySerializer], responses=MarketStatusSerializer)
     def get(self, request):
-        calendar = request.query_params.get("calendar", "XNYS")
-        if calendar not in CALENDARS:
-            raise DomainError(f"Unknown calendar {calendar!r}; use one of {', '.join(CALENDARS)}.",
-                              code="invalid", field="calendar")
-        raw = request.query_params.get("at")
-        at = datetime.now(timezone.utc)
-        if raw is not None:
-            try:
-                at = parse_iso_datetime(raw, name="at")
-            except AmountError as exc:
-                raise DomainError(str(exc), code="invalid", field="at") from None
+        query = MarketStatusQuerySerializer(data=request.query_params.dict())
+        query.is_valid(raise_exception=True)
+        calendar = query.validated_data["calendar"]
+        at = query.validated_data.get("at") or datetime.now(UTC)
         clock = MarketClock.get(calendar)
         try:
             state = clock.state(at)
@@ -104,11 +93,9 @@ class StaffView(APIView):
     permission_classes = [permissions.IsAdminUser]
 
 
-def _reason(data: dict) -> str:
-    reason = data.get("reason") or ""
-    if not isinstance(reason, str) or len(reason) > 1000:
-        raise DomainError("reason must be a string of at most 1000 characters.", code="invalid", field="reason")
-    return reason
+def _object(request) -> dict:
+    """The body, or {} when it is not a JSON object: each field then answers for itself as missing."""
+    return request.data if isinstance(request.data, dict) else {}
 
 
 class ManualPriceView(StaffView):
@@ -116,17 +103,9 @@ class ManualPriceView(StaffView):
     @idempotent
     def post(self, request, symbol: str):
         asset = _asset(symbol)
-        data = request.data if isinstance(request.data, dict) else {}
-        try:
-            price = parse_price(data.get("price"))
-        except AmountError as exc:
-            raise DomainError(f"{exc} Send a positive USD decimal string, e.g. \"225.5\".", code="invalid_price",
-                              field="price") from None
-        confirm = data.get("confirm", False)
-        if not isinstance(confirm, bool):
-            raise DomainError("confirm must be a JSON boolean.", code="invalid", field="confirm")
-        services.oracle_set_manual_price(asset=asset, price=price, actor=request.user, reason=_reason(data),
-                                         confirm=confirm)
+        serializer = ManualPriceSerializer(data=_object(request))
+        serializer.is_valid(raise_exception=True)
+        services.oracle_set_manual_price(asset=asset, actor=request.user, **serializer.validated_data)
         return Response(OraclePriceSerializer.from_read(selectors.oracle_read(asset)), status=status.HTTP_201_CREATED)
 
 
@@ -135,15 +114,12 @@ class ShockView(StaffView):
     @idempotent
     def post(self, request, symbol: str):
         asset = _asset(symbol)
-        data = request.data if isinstance(request.data, dict) else {}
-        try:
-            bps = parse_percent_bps(data.get("percent"))
-        except AmountError as exc:
-            raise DomainError(str(exc).replace("A percent", "percent"), code="invalid", field="percent") from None
-        at = data.get("at")
-        if at not in ("next_open", "now"):
-            raise DomainError("at must be \"next_open\" or \"now\".", code="invalid", field="at")
-        services.oracle_shock(asset=asset, percent_bps=bps, at=at, actor=request.user, reason=_reason(data))
+        serializer = ShockSerializer(data=_object(request))
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        at = data["at"]
+        services.oracle_shock(asset=asset, percent_bps=data["percent"], at=at, actor=request.user,
+                              reason=data["reason"])
         read = selectors.oracle_read(asset)
         applied = at == "now" or read.source == "manual"
         return Response({"applied": applied, "at": at, "price": OraclePriceSerializer.from_read(read)})
@@ -167,15 +143,7 @@ class PolicyView(StaffView):
     @extend_schema(request=PolicySerializer, responses=PolicyOutSerializer)
     def patch(self, request, symbol: str):
         asset = _asset(symbol)
-        data = request.data if isinstance(request.data, dict) else {}
-        for name in ("apply_to_liquidation_threshold", "pause_liquidations_when_closed"):
-            if name in data and not isinstance(data[name], bool):
-                raise DomainError(f"{name} must be a JSON boolean.", code="invalid", field=name)
-        if "reopen_grace_seconds" in data and (isinstance(data["reopen_grace_seconds"], bool)
-                                               or not isinstance(data["reopen_grace_seconds"], int)):
-            raise DomainError("reopen_grace_seconds must be a JSON integer.", code="invalid",
-                              field="reopen_grace_seconds")
-        serializer = PolicySerializer(data=data)
+        serializer = PolicySerializer(data=_object(request))
         serializer.is_valid(raise_exception=True)
         changes = dict(serializer.validated_data)
         reason = changes.pop("reason")
@@ -187,7 +155,7 @@ class SourceView(StaffView):
     @extend_schema(request=SourceSerializer, responses=SourceOutSerializer)
     def patch(self, request, symbol: str):
         asset = _asset(symbol)
-        serializer = SourceSerializer(data=request.data if isinstance(request.data, dict) else {})
+        serializer = SourceSerializer(data=_object(request))
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
         source, reason = data.pop("source"), data.pop("reason")
@@ -213,10 +181,11 @@ class BacktestListView(StaffView):
     @extend_schema(request=BacktestInSerializer, responses={202: BacktestSerializer}, parameters=[IDEMPOTENCY_KEY])
     @idempotent
     def post(self, request):
-        data = request.data if isinstance(request.data, dict) else {}
+        data = _object(request)
         serializer = BacktestInSerializer(data=data)
         serializer.is_valid(raise_exception=True)
         values = serializer.validated_data
+        # the overrides go as sent: the service refuses a bps sent as a string ("8000") that the field would take
         job = services.backtest_create(asset=_asset(str(values["asset"])), start=values["from"], end=values["to"],
                                        policies=list(values["policies"]), overrides=data.get("parameters"),
                                        actor=request.user)

@@ -24,7 +24,8 @@ def test_outlook_for_a_borrower():
     close = next(o for o in body if o["label"] == "next NYSE close")
     reopen = next(o for o in body if o["label"] == "next NYSE open")
     assert close["haircut_bps"] == {"TSLAx": 1_000} and reopen["haircut_bps"] == {}
-    assert close["health_factor"].startswith("1.462") and reopen["health_factor"].startswith("1.62")  # 2,500 x 65% (x 90%)
+    # 2,500 x 65% (x 90%)
+    assert close["health_factor"].startswith("1.462") and reopen["health_factor"].startswith("1.62")
     assert int(close["health_factor_wad"]) < int(reopen["health_factor_wad"])
 
 

@@ -8,8 +8,14 @@ pytestmark = pytest.mark.django_db
 
 class TestRepay(ActionContract):
     path, asset, ok_amount = "repay", "USDC", "100"
-    limit_amount, limit_code = None, None
+    limit_amount, limit_code = "1500", "insufficient_balance"
     needs_funds = True
+
+    def prepare_limit(self, actor):
+        # 1,000 USDC of debt, 500 in the wallet: repaying 1,500 (capped at the debt) needs more than the wallet holds
+        from lending.models import WalletBalance
+
+        WalletBalance.objects.filter(account__user=actor, asset__symbol="USDC").update(amount=500 * 10**6)
 
 
 def test_limit_exceeded_wallet_too_small(actor):

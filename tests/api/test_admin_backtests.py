@@ -4,6 +4,7 @@ from datetime import date, timedelta
 
 import pytest
 
+from config.celery_app import app
 from markets.models import Asset
 from oracles import tasks
 from oracles.models import Backtest
@@ -18,7 +19,7 @@ BODY = {"asset": "SPYx", "from": "2021-01-01", "to": "2021-12-31", "policies": [
 def staff(monkeypatch, django_capture_on_commit_callbacks):
     make_universe()
     # run the task in-process when the request commits
-    monkeypatch.setattr(tasks.run_backtest, "apply_async", lambda args, **kw: tasks.run_backtest.apply(args=args))
+    monkeypatch.setattr(app, "send_task", lambda name, args=None, **kw: tasks.run_backtest.apply(args=args))
     return api_client(make_user(staff=True))
 
 
@@ -99,7 +100,7 @@ def test_broker_down_is_a_503_and_the_job_says_nothing_ran(staff, monkeypatch):
     def down(*a, **kw):
         raise ConnectionRefusedError("redis is down")
 
-    monkeypatch.setattr(tasks.run_backtest, "apply_async", down)
+    monkeypatch.setattr(app, "send_task", down)
     r = staff.post(URL, BODY, format="json")
     assert r.status_code == 503 and r.json()["error"]["code"] == "broker_unavailable"
     assert Backtest.objects.get().status == "failed"

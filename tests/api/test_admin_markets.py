@@ -1,8 +1,8 @@
 """PATCH /api/v1/admin/markets/{symbol}/ and GET /api/v1/admin/audit/"""
 import pytest
 
-from markets.models import Reserve
 from common.models import AuditEntry
+from markets.models import Reserve
 from tests.factories import api_client, make_universe, make_user
 
 pytestmark = pytest.mark.django_db

@@ -16,19 +16,19 @@ def test_scan_is_accepted_for_staff_only(redis_up):
 
 @pytest.mark.django_db(transaction=True)  # no test transaction around the request: it publishes at once, as live
 def test_scan_enqueues_a_scan_task_and_says_so_when_the_broker_is_down(monkeypatch):
-    from lending import tasks
+    from config.celery_app import app
 
     make_universe()
     sent = []
-    monkeypatch.setattr(tasks.scan_accounts, "apply_async", lambda **kw: sent.append(kw))
+    monkeypatch.setattr(app, "send_task", lambda name, args=None, **kw: sent.append(kw))
     staff = api_client(make_user(staff=True))
     r = staff.post("/api/v1/admin/liquidations/scan/")
     assert r.status_code == 202
     assert sent == [{"kwargs": {"round_key": r.json()["round_key"], "oracle_round_id": None}, "queue": "liquidations"}]
 
-    def broker_down(**kwargs):
+    def broker_down(*args, **kwargs):
         raise ConnectionRefusedError("redis is down")
 
-    monkeypatch.setattr(tasks.scan_accounts, "apply_async", broker_down)
+    monkeypatch.setattr(app, "send_task", broker_down)
     r = staff.post("/api/v1/admin/liquidations/scan/")
     assert r.status_code == 503 and r.json()["error"]["code"] == "broker_unavailable"

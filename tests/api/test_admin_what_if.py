@@ -1,12 +1,12 @@
 """POST /api/v1/admin/what-if/: shock prices, see what the keeper would do, change nothing."""
 import pytest
 
+from core.aave.wadray import percent_div
+from core.amounts import format_price
 from lending import services
 from lending.models import LiquidationEvent, Position
 from markets.models import Reserve
 from oracles.models import HaircutPolicy, OracleRound
-from core.amounts import format_price
-from core.aave.wadray import percent_div
 from tests.factories import api_client, fund_and_supply, make_account, make_universe, make_user, set_price
 
 pytestmark = pytest.mark.django_db

@@ -32,6 +32,7 @@ def test_backtest_example(live_server, monkeypatch):
 
     from rest_framework.authtoken.models import Token
 
+    from config.celery_app import app
     from oracles import tasks
     from tests.factories import make_user
 
@@ -46,10 +47,10 @@ def test_backtest_example(live_server, monkeypatch):
         finally:
             connection.close()  # this thread's own connection
 
-    def run_soon(args, **kwargs):  # like a worker: later, on another thread, while the client polls
+    def run_soon(name, args=None, **kwargs):  # like a worker: later, on another thread, while the client polls
         threading.Timer(1.5, run, args=[args]).start()
 
-    monkeypatch.setattr(tasks.run_backtest, "apply_async", run_soon)
+    monkeypatch.setattr(app, "send_task", run_soon)
     result = subprocess.run([sys.executable, "examples/backtest_client.py", "--base", live_server.url, "--token",
                              token, "--asset", "SPYx", "--from", "2021-01-01", "--to", "2021-12-31", "--policy",
                              "none", "--policy", "fixed"], capture_output=True, text=True, timeout=120)

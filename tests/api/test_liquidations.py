@@ -19,7 +19,7 @@ def liquidated_user():
 def test_visibility_and_filters():
     make_universe()
     set_price("TSLAx", "250")
-    (alice, a), (bob, b) = liquidated_user(), liquidated_user()
+    (alice, a), (_, b) = liquidated_user(), liquidated_user()
     set_price("TSLAx", "180")
     now = now_seconds() + 1
     for account in (a, b):

@@ -1,12 +1,11 @@
 """GET /api/v1/auth/siwe/nonce/ and POST /api/v1/auth/siwe/verify/"""
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from eth_account import Account as EthAccount
 from eth_account.messages import encode_defunct
 
-from lending.models import Account
-from lending.models import SiweNonce
+from lending.models import Account, SiweNonce
 from tests.factories import api_client
 
 pytestmark = pytest.mark.django_db
@@ -14,7 +13,7 @@ KEY = EthAccount.create("test entropy")
 
 
 def siwe_message(nonce: str, domain: str = "testserver", chain_id: int = 1) -> str:
-    issued = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    issued = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
     return (f"{domain} wants you to sign in with your Ethereum account:\n{KEY.address}\n\nSign in to the simulator."
             f"\n\nURI: http://{domain}/\nVersion: 1\nChain ID: {chain_id}\nNonce: {nonce}\nIssued At: {issued}")
 
@@ -57,7 +56,7 @@ def test_wrong_domain_unknown_nonce_bad_signature_expired():
     r = verify(m, "0x" + other.removeprefix("0x"))
     assert r.status_code == 401 and r.json()["error"]["code"] == "invalid_signature"
     n = nonce()
-    SiweNonce.objects.filter(nonce=n).update(created_at=datetime.now(timezone.utc) - timedelta(hours=1))
+    SiweNonce.objects.filter(nonce=n).update(created_at=datetime.now(UTC) - timedelta(hours=1))
     m = siwe_message(n)
     assert verify(m, sign(m)).json()["error"]["code"] == "invalid_nonce"
 

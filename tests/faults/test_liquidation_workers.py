@@ -10,18 +10,25 @@ import uuid
 from collections import Counter
 
 import pytest
-from django_celery_beat.models import IntervalSchedule, PeriodicTask
 from django.core.management import call_command
+from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 from config.celery_app import app
+from core.aave.wadray import percent_div, percent_mul
 from lending import services
 from lending.models import LiquidationEvent
 from lending.selectors import account_health
 from markets.models import Reserve
-from core.aave.wadray import percent_div, percent_mul
 from tests.conftest import reset_broker_connections
-from tests.factories import api_client, fund_and_supply, ledger_mismatches, make_account, make_universe, make_user, \
-    set_price
+from tests.factories import (
+    api_client,
+    fund_and_supply,
+    ledger_mismatches,
+    make_account,
+    make_universe,
+    make_user,
+    set_price,
+)
 from tests.faults.conftest import redis_start, redis_stop
 from tests.test_worker import wait_for
 
@@ -47,7 +54,9 @@ def still_underwater(accounts) -> set[int]:
 
 
 def liquidated(round_key: str | None = None) -> set[int]:
-    events = LiquidationEvent.objects.all() if round_key is None else LiquidationEvent.objects.filter(round_key=round_key)
+    events = LiquidationEvent.objects.all()
+    if round_key is not None:
+        events = events.filter(round_key=round_key)
     return set(events.values_list("account_id", flat=True))
 
 

@@ -3,6 +3,7 @@
 import pytest
 from django.test import Client
 
+from config.celery_app import app
 from oracles import tasks
 from oracles.models import Backtest
 from tests.factories import make_universe, make_user
@@ -28,7 +29,7 @@ def test_staff_only():
 
 def test_form_queues_and_the_fragment_polls_until_done(staff, monkeypatch, django_capture_on_commit_callbacks):
     sent = []
-    monkeypatch.setattr(tasks.run_backtest, "apply_async", lambda args, **kw: sent.append(args))
+    monkeypatch.setattr(app, "send_task", lambda name, args=None, **kw: sent.append(args))
     page = staff.get("/backtests/").content.decode()
     assert 'value="SPYx"' in page and 'value="SPACEXpre"' not in page  # only assets with shipped history
     with django_capture_on_commit_callbacks(execute=True):

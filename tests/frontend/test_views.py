@@ -2,9 +2,9 @@
 import pytest
 from django.test import Client
 
+from common.models import AuditEntry
 from lending.models import Position
 from markets.models import Reserve
-from common.models import AuditEntry
 from tests.factories import make_universe, make_user, set_price
 
 pytestmark = pytest.mark.django_db
@@ -83,7 +83,7 @@ def test_risk_desk_is_staff_only_and_audits():
 
 def _liquidated_borrower():
     """The DESIGN hand-worked case: 100 TSLAx at $250, 17,000 USDC borrowed, TSLAx to $225, one keeper step."""
-    from lending import services
+    from lending import keeper, services
     from tests.factories import fund_and_supply, set_reserve
 
     make_universe()
@@ -94,7 +94,7 @@ def _liquidated_borrower():
     fund_and_supply(account, "TSLAx", "100")
     services.account_borrow(account=account, symbol="USDC", amount=17_000 * 10**6)
     set_price("TSLAx", "225")
-    assert len(services.keeper_liquidate_accounts(account_ids=[account.pk], round_key="ui")) == 1
+    assert len(keeper.keeper_run(account_ids=[account.pk], round_key="ui")) == 1
     return user, account
 
 

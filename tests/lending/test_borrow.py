@@ -1,8 +1,8 @@
 import pytest
 
+from common.errors import DomainError
 from lending import services
 from lending.models import LedgerEntry, WalletBalance
-from common.errors import DomainError
 from markets.models import Reserve
 from oracles.models import OracleFeed
 from tests.factories import fund_and_supply, make_account, make_universe, set_price, set_reserve

@@ -4,9 +4,9 @@ import threading
 import pytest
 from django.db import connection, connections
 
+from common.errors import DomainError
 from lending import services
 from lending.models import Position
-from common.errors import DomainError
 from tests.factories import fund_and_supply, make_account, make_universe, set_price
 
 E6 = 10**6

@@ -7,13 +7,13 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
+from common.errors import DomainError
+from core.aave.v3 import HEALTH_FACTOR_LIQUIDATION_THRESHOLD
 from lending import services
 from lending.models import LedgerEntry, Position, WalletBalance
 from lending.selectors import account_health
-from common.errors import DomainError
 from markets.models import Reserve
 from markets.services import now_seconds
-from core.aave.v3 import HEALTH_FACTOR_LIQUIDATION_THRESHOLD
 from tests.factories import make_account, make_universe, set_price
 
 ASSETS = ["USDC", "TSLAx", "NVDAx"]

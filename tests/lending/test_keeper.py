@@ -1,4 +1,4 @@
-"""The keeper (lending.services.keeper_liquidate_accounts): repeats while HF < 1, picks the pair a rational keeper
+"""The keeper (lending.keeper.keeper_run): repeats while HF < 1, picks the pair a rational keeper
 would, honours the pause, grace and haircut policies, records deficits, acts once per (account, round, step),
 and stays exact when another transaction moves a reserve under it or a second keeper runs beside it."""
 import dataclasses
@@ -9,12 +9,13 @@ import pytest
 from django.db import connections
 from django.utils import timezone
 
+from core.aave.wadray import percent_div, percent_mul
 from lending import liquidation, services
+from lending.keeper import keeper_run
 from lending.models import LedgerEntry, LiquidationEvent, Position
 from lending.selectors import account_health
 from markets.models import Asset, Reserve
 from oracles.selectors import oracle_reads
-from core.aave.wadray import percent_div, percent_mul
 from tests.factories import fund_and_supply, ledger_mismatches, make_account, make_universe, set_price, set_reserve
 
 pytestmark = pytest.mark.django_db
@@ -22,7 +23,7 @@ E6, E18, WAD = 10**6, 10**18, 10**18
 
 
 def keep(account, round_key, **kwargs):
-    return services.keeper_liquidate_accounts(account_ids=[account.pk], round_key=round_key, **kwargs)
+    return keeper_run(account_ids=[account.pk], round_key=round_key, **kwargs)
 
 
 def reads_with(**changes):
@@ -235,7 +236,7 @@ def test_two_keepers_at_once_keep_the_books_exact():
     def keeper(ids):
         try:
             for i in range(0, len(ids), 4):
-                services.keeper_liquidate_accounts(account_ids=ids[i:i + 4], round_key="pair")
+                keeper_run(account_ids=ids[i:i + 4], round_key="pair")
         except Exception as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
         finally:

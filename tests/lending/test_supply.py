@@ -1,8 +1,8 @@
 import pytest
 
+from common.errors import DomainError
 from lending import services
 from lending.models import LedgerEntry, Position, WalletBalance
-from common.errors import DomainError
 from markets.models import Reserve
 from tests.factories import make_account, make_universe, set_reserve, units
 

@@ -8,11 +8,12 @@ from django.db import OperationalError
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 from config.celery_app import app
-from lending import services, tasks
+from core.amounts import parse_price
+from lending import keeper, services, tasks
 from lending.models import LiquidationEvent
 from markets.models import Asset, Reserve
 from oracles.models import OracleRound
-from oracles.services import round_publish, usd_to_price
+from oracles.services import round_publish
 from tests.factories import fund_and_supply, ledger_mismatches, make_account, make_universe, set_price
 
 pytestmark = pytest.mark.django_db
@@ -24,14 +25,11 @@ def sent(monkeypatch):
     """Messages the code would publish, as (task name, args, kwargs, options), instead of sending them."""
     messages = []
 
-    def capture(task):
-        def apply_async(args=None, kwargs=None, **options):
-            json.dumps([args, kwargs])  # JSON only: ids, never objects
-            messages.append((task.name, list(args or []), dict(kwargs or {}), options))
-        monkeypatch.setattr(task, "apply_async", apply_async)
+    def send_task(name, args=None, kwargs=None, **options):
+        json.dumps([args, kwargs])  # JSON only: ids, never objects
+        messages.append((name, list(args or []), dict(kwargs or {}), options))
 
-    capture(tasks.scan_accounts)
-    capture(tasks.liquidate_accounts)
+    monkeypatch.setattr(app, "send_task", send_task)
     return messages
 
 
@@ -65,7 +63,7 @@ def test_scan_sends_candidates_in_chunks_to_the_liquidations_queue(underwater_ac
                                                                  django_capture_on_commit_callbacks):
     under, healthy = underwater_accounts
     with django_capture_on_commit_callbacks(execute=True):
-        count = services.liquidation_scan(round_key="scan-1")
+        count = keeper.liquidation_scan(round_key="scan-1")
     assert count == len(under)
     assert {m[0] for m in sent} == {"lending.liquidate_accounts"}
     assert all(m[3]["queue"] == "liquidations" for m in sent)
@@ -77,11 +75,11 @@ def test_scan_sends_candidates_in_chunks_to_the_liquidations_queue(underwater_ac
 def test_a_scan_for_an_older_round_stands_aside(underwater_accounts, sent, django_capture_on_commit_callbacks):
     older = OracleRound.objects.order_by("pk").first()
     with django_capture_on_commit_callbacks(execute=True):
-        assert services.liquidation_scan(round_key="round-old", oracle_round_id=older.pk) == 0
+        assert keeper.liquidation_scan(round_key="round-old", oracle_round_id=older.pk) == 0
     assert sent == []
     latest = OracleRound.objects.order_by("-pk").first()
     with django_capture_on_commit_callbacks(execute=True):
-        assert services.liquidation_scan(round_key=f"round-{latest.pk}", oracle_round_id=latest.pk) == 24
+        assert keeper.liquidation_scan(round_key=f"round-{latest.pk}", oracle_round_id=latest.pk) == 24
     assert {m[1][2] for m in sent} == {latest.pk}
     assert all(m[1][3] <= latest.created_at.timestamp() + 1 for m in sent)  # latency counts from the price
 
@@ -99,15 +97,15 @@ def test_keeper_task_liquidates_once(underwater_accounts):
 def test_transient_database_errors_are_retried_a_bounded_number_of_times(underwater_accounts, monkeypatch):
     under, _ = underwater_accounts
     calls = []
-    keeper = services.keeper_liquidate_accounts
+    keeper_run = keeper.keeper_run
 
     def flaky(**kwargs):
         calls.append(1)
         if len(calls) == 1:
             raise OperationalError("deadlock detected")
-        return keeper(**kwargs)
+        return keeper_run(**kwargs)
 
-    monkeypatch.setattr(services, "keeper_liquidate_accounts", flaky)
+    monkeypatch.setattr(keeper, "keeper_run", flaky)
     assert tasks.liquidate_accounts.apply(args=[[under[0].pk], "retry", None, None]).get() == 1
     assert len(calls) == 2
 
@@ -116,7 +114,7 @@ def test_transient_database_errors_are_retried_a_bounded_number_of_times(underwa
         raise OperationalError("the database is gone")
 
     calls.clear()
-    monkeypatch.setattr(services, "keeper_liquidate_accounts", down)
+    monkeypatch.setattr(keeper, "keeper_run", down)
     with pytest.raises(OperationalError):
         tasks.liquidate_accounts.apply(args=[[under[1].pk], "retry", None, None]).get()
     assert len(calls) == 1 + tasks.liquidate_accounts.max_retries
@@ -135,7 +133,7 @@ def test_accrual_task_touches_reserves_not_positions(django_assert_max_num_queri
 def test_a_published_round_enqueues_a_scan_after_commit(sent, django_capture_on_commit_callbacks):
     make_universe()
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        rnd = round_publish(asset=Asset.objects.get(symbol="TSLAx"), reference_price=usd_to_price("200"),
+        rnd = round_publish(asset=Asset.objects.get(symbol="TSLAx"), reference_price=parse_price("200"),
                             source="manual")
         assert sent == []  # nothing leaves before the price is committed
     assert callbacks
@@ -149,9 +147,9 @@ def test_a_broker_outage_does_not_fail_the_price(monkeypatch, django_capture_on_
     def broker_down(*args, **kwargs):
         raise ConnectionRefusedError("redis is down")
 
-    monkeypatch.setattr(tasks.scan_accounts, "apply_async", broker_down)
+    monkeypatch.setattr(app, "send_task", broker_down)
     with django_capture_on_commit_callbacks(execute=True):
-        rnd = round_publish(asset=Asset.objects.get(symbol="TSLAx"), reference_price=usd_to_price("200"),
+        rnd = round_publish(asset=Asset.objects.get(symbol="TSLAx"), reference_price=parse_price("200"),
                             source="manual")
     assert OracleRound.objects.filter(pk=rnd.pk).exists()
     assert "could not enqueue the scan" in caplog.text

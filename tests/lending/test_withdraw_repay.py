@@ -1,8 +1,8 @@
 import pytest
 
+from common.errors import DomainError
 from lending import services
 from lending.models import Position, WalletBalance
-from common.errors import DomainError
 from tests.factories import fund_and_supply, make_account, make_universe, set_price, set_reserve
 
 pytestmark = pytest.mark.django_db

@@ -3,8 +3,8 @@ rows, oracle rounds, liquidations, backtests) can be read there but not changed,
 import pytest
 from django.test import Client
 
-from markets.models import Reserve
 from common.models import AuditEntry
+from markets.models import Reserve
 from oracles.models import HaircutPolicy, OracleFeed
 from tests.factories import make_universe, make_user
 

@@ -1,8 +1,8 @@
 """markets.services.reserve_update_parameters: PoolConfigurator validation on the resulting config, plus audit."""
 import pytest
 
-from markets.models import Reserve
 from common.models import AuditEntry
+from markets.models import Reserve
 from markets.services import ValidationFailed, reserve_update_parameters
 from tests.factories import make_universe, make_user
 

@@ -1,8 +1,8 @@
 """POST /api/v1/admin/audit/{id}/revert/: undo one audited change through the same validated, audited service."""
 import pytest
 
-from markets.models import Reserve
 from common.models import AuditEntry
+from markets.models import Reserve
 from oracles.models import HaircutPolicy, OracleFeed
 from tests.factories import api_client, make_universe, make_user
 

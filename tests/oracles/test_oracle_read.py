@@ -7,8 +7,8 @@ from markets.models import Asset
 from oracles.models import HaircutPolicy, OracleFeed
 from oracles.selectors import oracle_read
 from oracles.services import round_publish
-from tests.factories import make_universe, set_price
 from tests.core.test_clock import et
+from tests.factories import make_universe, set_price
 
 pytestmark = pytest.mark.django_db
 SATURDAY = et("2024-11-23 12:00")

@@ -5,8 +5,8 @@ import pytest
 from markets.models import Asset
 from oracles.models import OracleFeed, OracleRound
 from oracles.services import feeds_tick, oracle_shock
-from tests.factories import make_universe, make_user
 from tests.core.test_clock import et
+from tests.factories import make_universe, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -55,10 +55,10 @@ def test_replay_walks_the_shipped_bars(feeds):
 
 
 def test_chainlink_feed_through_web3(feeds, monkeypatch):
-    from tests.oracles.test_chainlink import SOURCE
-
     import vyper
     from web3 import EthereumTesterProvider, Web3
+
+    from tests.oracles.test_chainlink import SOURCE
 
     out = vyper.compile_code(SOURCE, output_formats=["abi", "bytecode"])
     w3 = Web3(EthereumTesterProvider())
@@ -73,3 +73,61 @@ def test_chainlink_feed_through_web3(feeds, monkeypatch):
     count = OracleRound.objects.filter(asset__symbol="TSLAx").count()
     feeds_tick(now=et("2024-11-26 10:01"), seed=1)  # same on-chain round: nothing new
     assert OracleRound.objects.filter(asset__symbol="TSLAx").count() == count
+
+
+@pytest.fixture
+def broker(transactional_db, redis_up):
+    """Committed data (on_commit runs as live) and an empty Redis broker db whose messages the test counts."""
+    import redis
+
+    from config.celery_app import app
+    from tests.conftest import reset_broker_connections
+
+    client = redis.Redis.from_url(app.conf.broker_url)
+    reset_broker_connections()
+    client.flushdb()
+    yield client
+    reset_broker_connections()
+    client.flushdb()
+
+
+def scans_queued(client) -> list[dict]:
+    """The kwargs of every lending.scan_accounts message waiting in the broker (nobody consumes them here)."""
+    import base64
+    import json
+
+    found = []
+    for raw in client.lrange("liquidations", 0, -1):
+        message = json.loads(raw)
+        if message["headers"]["task"] == "lending.scan_accounts":
+            found.append(json.loads(base64.b64decode(message["body"]))[1])
+    return found
+
+
+def test_a_tick_sends_one_scan_and_a_tick_that_moves_nothing_sends_none(broker, monkeypatch):
+    from oracles import sources
+    from oracles.selectors import prices_moved_since
+
+    make_universe()
+    OracleFeed.objects.exclude(asset__kind="stablecoin").update(source="simulated")
+    feeds_tick(now=et("2024-11-26 10:00"), seed=1)  # each feed starts its clock
+    broker.flushdb()
+    rounds = OracleRound.objects.count()
+    published = feeds_tick(now=et("2024-11-26 10:30"), seed=2)  # open: every stock moves, one round each
+    moved = [r for r in OracleRound.objects.order_by("-pk")[:published]
+             if r.reference_price != OracleRound.objects.filter(asset=r.asset, pk__lt=r.pk)[0].reference_price]
+    assert published >= 5 and len(moved) >= 5
+    newest = OracleRound.objects.order_by("-pk").first()
+    assert scans_queued(broker) == [{"round_key": f"round-{newest.pk}", "oracle_round_id": newest.pk}]
+
+    monkeypatch.setattr(sources, "gbm_step", lambda ref, **kwargs: ref)  # a minute in which nothing trades
+    assert feeds_tick(now=et("2024-11-26 10:31"), seed=3) == published  # heartbeat rounds, still published
+    assert OracleRound.objects.count() == rounds + 2 * published
+    assert len(scans_queued(broker)) == 1  # and no scan for them
+    assert not prices_moved_since(newest.pk)  # so the first tick's scan does not stand aside for them
+    feeds_tick(now=et("2024-11-26 10:32"), seed=4)
+    assert len(scans_queued(broker)) == 1  # still nothing moved
+
+    monkeypatch.undo()
+    feeds_tick(now=et("2024-11-26 10:33"), seed=5)
+    assert len(scans_queued(broker)) == 2 and prices_moved_since(newest.pk)

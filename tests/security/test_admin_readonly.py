@@ -4,9 +4,9 @@ page or endpoint: it shows up as "unknown" or is skipped."""
 import pytest
 from django.test import Client
 
+from common.models import AuditEntry
 from lending.models import FaucetPolicy
 from markets.models import Asset, Reserve
-from common.models import AuditEntry
 from markets.services import STOCK_RESERVE
 from oracles.models import HaircutPolicy, OracleFeed
 from oracles.services import round_publish
@@ -113,7 +113,8 @@ def _half_configured(kind: str) -> Asset:
 PUBLIC = ["/api/v1/assets/", "/api/v1/markets/", "/api/v1/markets/HALFx/", "/api/v1/oracle/prices/",
           "/api/v1/oracle/prices/HALFx/", "/api/v1/oracle/prices/HALFx/haircuts/", "/", "/markets/HALFx/",
           "/api/v1/oracle/market-status/"]
-SIGNED_IN = ["/api/v1/liquidations/", "/account/", "/api/v1/account/", "/api/v1/account/outlook/", "/risk/", "/risk/HALFx/"]
+SIGNED_IN = ["/api/v1/liquidations/", "/account/", "/api/v1/account/", "/api/v1/account/outlook/", "/risk/",
+             "/risk/HALFx/"]
 
 
 def expected(kind: str, url: str) -> int:
@@ -141,6 +142,6 @@ def test_half_configured_asset_breaks_no_public_endpoint(kind):
     client.force_login(account.user)
     for url in ["/account/", "/api/v1/account/", "/api/v1/account/outlook/"]:
         assert client.get(url).status_code == 200, url
-    from lending.services import liquidation_scan  # the keeper's scan prices the half asset as unknown
+    from lending.keeper import liquidation_scan  # the keeper's scan prices the half asset as unknown
 
     assert liquidation_scan() == 0

@@ -3,8 +3,8 @@ digits are a clear 400 (an inline error on the htmx account form) and move nothi
 import pytest
 from django.test import Client
 
-from markets.models import Reserve
 from common.models import AuditEntry
+from markets.models import Reserve
 from oracles.models import Backtest, HaircutPolicy, OracleFeed, OracleRound
 from tests.api.action_cases import snapshot
 from tests.factories import api_client, fund_and_supply, make_universe, make_user, set_price

@@ -3,11 +3,11 @@ percentages, ids and dates. A manual price more than 10x away from the current o
 import pytest
 from django.test import Client
 
-from markets.models import Reserve
 from common.models import AuditEntry
+from core.amounts import MAX_PRICE, format_price
+from markets.models import Reserve
 from markets.services import MAX_VALID_CAP
 from oracles.models import Backtest, HaircutPolicy, OracleFeed, OracleRound
-from core.amounts import MAX_PRICE, format_price
 from tests.api.action_cases import snapshot
 from tests.factories import api_client, fund_and_supply, make_universe, make_user, set_price
 

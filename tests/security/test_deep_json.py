@@ -7,8 +7,8 @@ from rest_framework.authtoken.models import Token
 
 from common.api.errors import _first
 from common.api.parsers import MAX_JSON_DEPTH, BoundedJSONParser
-from markets.models import Reserve
 from common.models import AuditEntry, IdempotencyRecord
+from markets.models import Reserve
 from oracles.models import HaircutPolicy, OracleFeed, OracleRound
 from tests.api.action_cases import snapshot
 from tests.factories import api_client, fund_and_supply, make_universe, make_user, set_price

@@ -13,13 +13,13 @@ from django.db import connection, connections, transaction
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from common.api import idempotency
+from common.errors import DomainError
+from common.models import AuditEntry, IdempotencyRecord
 from config.celery_app import app
 from lending import tasks as lending_tasks
 from lending.models import LedgerEntry, WalletBalance
-from markets.api import idempotency
-from common.errors import DomainError
 from markets.models import Reserve
-from common.models import AuditEntry, IdempotencyRecord
 from oracles import tasks as oracle_tasks
 from oracles.models import Backtest, OracleRound
 from tests.conftest import reset_broker_connections
@@ -276,10 +276,10 @@ def test_an_enqueue_that_fails_after_commit_frees_the_key(broker, monkeypatch):
     make_universe()
     client = api_client(make_user(staff=True))
 
-    def broker_down(**kwargs):
+    def broker_down(*args, **kwargs):
         raise ConnectionRefusedError("redis is down")
 
-    monkeypatch.setattr(lending_tasks.scan_accounts, "apply_async", broker_down)
+    monkeypatch.setattr(app, "send_task", broker_down)
     r = client.post("/api/v1/admin/liquidations/scan/", HTTP_IDEMPOTENCY_KEY=KEY)
     assert r.status_code == 503 and r.json()["error"]["code"] == "broker_unavailable"
     assert not IdempotencyRecord.objects.exists()

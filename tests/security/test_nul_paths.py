@@ -52,8 +52,8 @@ def test_bad_characters_in_paths(clients, bad):
     before = state()
     for template in PAGES:
         assert_page_400(page.get(template.format(bad)))
-    assert_page_400(page.post("/account/collateral/{}/".format(bad), {"enabled": "1"}))
-    assert_page_400(page.post("/risk/{}/".format(bad), {"form": "price", "price": "1"}))
+    assert_page_400(page.post(f"/account/collateral/{bad}/", {"enabled": "1"}))
+    assert_page_400(page.post(f"/risk/{bad}/", {"form": "price", "price": "1"}))
     for template in API_GET:
         assert_api_400(api.get(template.format(bad)))
     for template in API_POST:

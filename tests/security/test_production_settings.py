@@ -17,8 +17,8 @@ READ = ("import django; django.setup(); from django.conf import settings as s; p
 
 @pytest.fixture
 def env(tmp_path):
-    base = {k: v for k, v in os.environ.items()
-            if k not in ("SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "DJANGO_DEBUG", "DJANGO_ALLOW_INSECURE_LOOPBACK")}
+    unset = ("SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "DJANGO_DEBUG", "DJANGO_ALLOW_INSECURE_LOOPBACK")
+    base = {k: v for k, v in os.environ.items() if k not in unset}
     return {**base, "DJANGO_SETTINGS_MODULE": "config.settings.production", "VAR_DIR": str(tmp_path),
             "SECRET_KEY": secrets.token_urlsafe(60), "ALLOWED_HOSTS": "example.com",
             "DATABASE_URL": os.environ.get("TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test")}

@@ -7,10 +7,18 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 from rest_framework.authtoken.models import Token
 
+from lending import keeper as lending_keeper
 from lending import services
 from lending.models import Account, LedgerEntry, LiquidationEvent, Position, WalletBalance
-from tests.factories import api_client, fund_and_supply, ledger_mismatches, make_account, make_universe, make_user, \
-    set_price
+from tests.factories import (
+    api_client,
+    fund_and_supply,
+    ledger_mismatches,
+    make_account,
+    make_universe,
+    make_user,
+    set_price,
+)
 
 pytestmark = pytest.mark.django_db
 E6, E18 = 10**6, 10**18
@@ -95,7 +103,7 @@ def test_a_squatter_registration_fails_and_the_liquidation_pays_the_system_accou
     set_price("TSLAx", "150")
     keeper = Account.objects.get(system_role="keeper")
     treasury = Account.objects.get(system_role="treasury")
-    events = services.keeper_liquidate_accounts(account_ids=[victim.pk], round_key="squat")
+    events = lending_keeper.keeper_run(account_ids=[victim.pk], round_key="squat")
     assert events and all(e.account_id == victim.pk for e in events)
     seized = sum(e.collateral_seized - e.protocol_fee for e in events)
     fee = sum(e.protocol_fee for e in events)

@@ -2,7 +2,7 @@
 username. Address-like usernames are refused (API and HTML), a wallet's first sign-in makes a new "wallet-"
 user whatever password accounts exist, a password account links a wallet only by signing with it while signed
 in, and addresses are shown EIP-55 checksummed."""
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -11,8 +11,7 @@ from eth_account import Account as EthAccount
 from eth_account.messages import encode_defunct
 from rest_framework.authtoken.models import Token
 
-from lending.models import Account
-from lending.models import SiweNonce
+from lending.models import Account, SiweNonce
 from tests.factories import api_client, make_user
 
 pytestmark = pytest.mark.django_db
@@ -23,7 +22,7 @@ MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 
 
 def siwe_message(key, nonce: str, domain: str = "testserver") -> str:
-    issued = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    issued = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
     return (f"{domain} wants you to sign in with your Ethereum account:\n{key.address}\n\nSign in to the simulator."
             f"\n\nURI: http://{domain}/\nVersion: 1\nChain ID: 1\nNonce: {nonce}\nIssued At: {issued}")
 

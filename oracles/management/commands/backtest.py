@@ -3,8 +3,8 @@ import json
 from django.core.management.base import BaseCommand, CommandError
 
 from common.errors import DomainError
-from markets.models import Asset
 from core.simulation import backtest
+from markets.models import Asset
 from oracles import services
 from oracles.management.arguments import bps, parse_date
 

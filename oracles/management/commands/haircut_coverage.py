@@ -3,8 +3,8 @@ import pathlib
 
 from django.core.management.base import BaseCommand, CommandError
 
-from core.haircut import calibrated as haircut
 from core.clock import MarketClock
+from core.haircut import calibrated as haircut
 from oracles.management.arguments import fraction, parse_date
 
 

@@ -1,13 +1,12 @@
 """Calibrated haircuts: no look-ahead, k on synthetic data, modes, and the out-of-sample figures on real data."""
-import json
 import random
 from datetime import date
 
 import numpy as np
 import pytest
 
-from core.haircut import calibrated as haircut
 from core.clock import MarketClock
+from core.haircut import calibrated as haircut
 
 GAP_KIND = MarketClock.get("XNYS").gap_kind
 
@@ -52,7 +51,8 @@ def test_out_of_sample_coverage_on_real_data(rows):
     assert result["coverage"] >= 0.99
     for ticker, row in result["per_ticker"].items():
         assert row["ratio"] is None or row["ratio"] <= 1.5, (ticker, row)
-    (haircut.DATA_DIR / "haircut_validation.json").write_text(json.dumps(result, indent=1, default=float) + "\n")
+    # the README quotes the committed file: it must be what the code computes (`manage.py haircut_fit --validation`)
+    assert haircut.document_json(result) == haircut.VALIDATION_PATH.read_text()
 
 
 def test_shipped_table_matches_a_fresh_fit():
@@ -60,3 +60,6 @@ def test_shipped_table_matches_a_fresh_fit():
     assert set(shipped["k"]) == {"0.95", "0.99", "0.995"}
     assert haircut.k_for(0.99) == shipped["k"]["0.99"]
     assert haircut.policy_bps_calibrated(ticker="TSLA", closure_kind="weekend", coverage=0.99) > 0
+    fresh = haircut.fit_default_table(GAP_KIND)  # `manage.py haircut_fit` writes exactly this
+    assert fresh == shipped
+    assert haircut.document_json(fresh, sort_keys=True) == haircut.K_TABLE_PATH.read_text()

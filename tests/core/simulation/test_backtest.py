@@ -1,11 +1,11 @@
-"""core.simulation.backtest, the Django-free engine: Aave v3.3 amounts at each moment of a session, deficits, what counts
-as an unnecessary liquidation, and which prices a policy may see."""
+"""core.simulation.backtest, the Django-free engine: Aave v3.3 amounts at each moment of a session, deficits, what
+counts as an unnecessary liquidation, and which prices a policy may see."""
 from datetime import date, timedelta
 
 import pytest
 
-from core.simulation import backtest
 from core.aave.wadray import percent_div, percent_mul
+from core.simulation import backtest
 
 E6, E8, E18 = 10**6, 10**8, 10**18
 PARAMS = backtest.Parameters(ltv_bps=8_000, liquidation_threshold_bps=8_500, liquidation_bonus_bps=10_500,
