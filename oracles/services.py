@@ -156,16 +156,23 @@ def haircut_policy_update(*, asset: Asset, changes: dict, actor, reason) -> Hair
 
 
 @transaction.atomic
-def feed_source_update(*, asset: Asset, source: str, config: dict, actor, reason) -> OracleFeed:
+def feed_source_update(*, asset: Asset, source: str, config: dict, actor, reason,
+                       heartbeat_seconds: int | None = None) -> OracleFeed:
     reason = audit_require_reason(reason)
     feed = OracleFeed.objects.select_for_update().get(asset=asset)
+    if source == "chainlink" and not {"rpc_url", "address"} <= set(config) | set(feed.config):
+        raise DomainError("A chainlink source needs rpc_url and address.", code="required", field="address")
+    if heartbeat_seconds and heartbeat_seconds != feed.heartbeat_seconds:
+        audit_record(actor, f"oracle_source:{asset.symbol}", "heartbeat_seconds", feed.heartbeat_seconds,
+                     heartbeat_seconds, reason)
+        feed.heartbeat_seconds = heartbeat_seconds
     if feed.source != source:
         audit_record(actor, f"oracle_source:{asset.symbol}", "source", feed.source, source, reason)
     if config:
         audit_record(actor, f"oracle_source:{asset.symbol}", "config", feed.config, {**feed.config, **config}, reason)
     feed.source = source
     feed.config = {**feed.config, **config}
-    feed.save(update_fields=["source", "config"])
+    feed.save(update_fields=["source", "config", "heartbeat_seconds"])
     return feed
 
 
@@ -416,8 +423,12 @@ def _revert_policy(entry, *, symbol: str, actor, note: str) -> None:
     haircut_policy_update(asset=policy.asset, changes={entry.field: old}, actor=actor, reason=note)
 
 
-@audit_reverter("oracle_source", fields={"source"})
+@audit_reverter("oracle_source", fields={"source", "heartbeat_seconds"})
 def _revert_source(entry, *, symbol: str, actor, note: str) -> None:
     feed = OracleFeed.objects.select_for_update().select_related("asset").get(asset__symbol=symbol)
-    audit_unchanged_since(entry, feed.source)
-    feed_source_update(asset=feed.asset, source=entry.old_value, config={}, actor=actor, reason=note)
+    audit_unchanged_since(entry, getattr(feed, entry.field))
+    if entry.field == "source":
+        feed_source_update(asset=feed.asset, source=entry.old_value, config={}, actor=actor, reason=note)
+    else:
+        feed_source_update(asset=feed.asset, source=feed.source, config={}, actor=actor, reason=note,
+                           heartbeat_seconds=entry.old_value)

@@ -11,7 +11,7 @@ from core.clock import ClockRangeError, MarketClock
 from markets.models import Asset, is_symbol
 
 from .. import selectors, services
-from ..models import HaircutPolicy, OracleFeed
+from ..models import HaircutPolicy
 from .serializers import (
     BacktestInSerializer,
     BacktestSerializer,
@@ -160,14 +160,8 @@ class SourceView(StaffView):
         data = dict(serializer.validated_data)
         source, reason = data.pop("source"), data.pop("reason")
         heartbeat = data.pop("heartbeat_seconds", None)
-        if source == "chainlink" and not ({"rpc_url", "address"} <= set(data) or
-                                          {"rpc_url", "address"} <= set(OracleFeed.objects.get(asset=asset).config)):
-            raise DomainError("A chainlink source needs rpc_url and address.", code="required", field="address")
         feed = services.feed_source_update(asset=asset, source=source, config=data, actor=request.user,
-                                           reason=reason)
-        if heartbeat:
-            OracleFeed.objects.filter(pk=feed.pk).update(heartbeat_seconds=heartbeat)
-            feed.refresh_from_db()
+                                           reason=reason, heartbeat_seconds=heartbeat)
         return Response({"symbol": asset.symbol, "source": feed.source, "heartbeat_seconds": feed.heartbeat_seconds})
 
 

@@ -77,3 +77,15 @@ def test_prices_unknown_entries_and_non_staff(staff):
     assert r.status_code == 422 and r.json()["error"]["code"] == "not_revertible"
     assert revert(staff, 999_999).status_code == 404
     assert revert(api_client(make_user()), price.pk).status_code == 403
+
+
+def test_a_heartbeat_change_is_audited_and_can_be_reverted(staff):
+    before = OracleFeed.objects.get(asset__symbol="TSLAx").heartbeat_seconds
+    r = staff.patch("/api/v1/admin/oracle/TSLAx/source/", {"source": "simulated", "heartbeat_seconds": 7200,
+                                                          "reason": "slower feed"}, format="json")
+    assert r.status_code == 200 and r.json()["heartbeat_seconds"] == 7200
+    entry = AuditEntry.objects.get(target="oracle_source:TSLAx", field="heartbeat_seconds")
+    assert (entry.old_value, entry.new_value) == (before, 7200)
+    assert revert(staff, entry.pk).status_code == 201
+    assert OracleFeed.objects.get(asset__symbol="TSLAx").heartbeat_seconds == before
+    assert last_entry().field == "heartbeat_seconds" and last_entry().new_value == before
