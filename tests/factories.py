@@ -91,3 +91,16 @@ def ledger_mismatches() -> list[str]:
             problems.append(f"{symbol}: positions ({supply}, {debt}) != totals "
                             f"({reserve.total_scaled_supply}, {reserve.total_scaled_debt})")
     return problems
+
+
+def make_borrower():
+    """A borrower with 100 TSLAx supplied at $250 and 1,000 USDC of debt (the universe made first)."""
+    from lending import services
+
+    make_universe()
+    set_price("TSLAx", "250")
+    user = make_user()
+    account = services.account_for_user(user)
+    fund_and_supply(account, "TSLAx", "100")
+    services.account_borrow(account=account, symbol="USDC", amount=1_000 * 10**6)
+    return user

@@ -3,7 +3,7 @@ import pytest
 
 from lending.models import LedgerEntry, Position, WalletBalance
 from markets.models import Reserve
-from tests.factories import api_client, fund_and_supply, make_universe, make_user, set_price, set_reserve
+from tests.factories import api_client, make_borrower, set_reserve
 
 
 def snapshot():
@@ -37,14 +37,7 @@ BAD_AMOUNTS = [
 @pytest.fixture
 def actor(db):
     """A borrower with TSLAx collateral, 1,000 USDC of debt and some USDC in the wallet."""
-    make_universe()
-    set_price("TSLAx", "250")
-    user = make_user()
-    from lending import services
-
-    account = services.account_for_user(user)
-    fund_and_supply(account, "TSLAx", "100")
-    services.account_borrow(account=account, symbol="USDC", amount=1_000 * 10**6)
+    user = make_borrower()
     return user
 
 

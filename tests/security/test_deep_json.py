@@ -11,7 +11,7 @@ from common.models import AuditEntry, IdempotencyRecord
 from markets.models import Reserve
 from oracles.models import HaircutPolicy, OracleFeed, OracleRound
 from tests.api.action_cases import snapshot
-from tests.factories import api_client, fund_and_supply, make_universe, make_user, set_price
+from tests.factories import api_client, make_borrower, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -46,14 +46,7 @@ STAFF = [("patch", "/api/v1/admin/markets/TSLAx/"), ("post", "/api/v1/admin/orac
 
 @pytest.fixture
 def world():
-    make_universe()
-    set_price("TSLAx", "250")
-    user = make_user()
-    from lending import services
-
-    account = services.account_for_user(user)
-    fund_and_supply(account, "TSLAx", "100")
-    services.account_borrow(account=account, symbol="USDC", amount=1_000 * 10**6)
+    user = make_borrower()
     return user, make_user(staff=True)
 
 
