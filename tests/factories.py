@@ -104,3 +104,16 @@ def make_borrower():
     fund_and_supply(account, "TSLAx", "100")
     services.account_borrow(account=account, symbol="USDC", amount=1_000 * 10**6)
     return user
+
+
+def superuser_page_client():
+    """A browser-session client logged in as a superuser (the universe made first), for Django admin pages."""
+    from django.test import Client
+
+    make_universe()
+    user = make_user(staff=True)
+    user.is_superuser = True
+    user.save()
+    client = Client()
+    client.force_login(user)
+    return client

@@ -1,12 +1,11 @@
 """Django admin: what the audited services own (reserves, oracle feeds, haircut policies) and history (audit
 rows, oracle rounds, liquidations, backtests) can be read there but not changed, added or deleted."""
 import pytest
-from django.test import Client
 
 from common.models import AuditEntry
 from markets.models import Reserve
 from oracles.models import HaircutPolicy, OracleFeed
-from tests.factories import make_universe, make_user
+from tests.factories import superuser_page_client
 
 pytestmark = pytest.mark.django_db
 READ_ONLY = ["markets/reserve", "common/auditentry", "oracles/oraclefeed", "oracles/haircutpolicy",
@@ -15,13 +14,7 @@ READ_ONLY = ["markets/reserve", "common/auditentry", "oracles/oraclefeed", "orac
 
 @pytest.fixture
 def superuser():
-    make_universe()
-    user = make_user(staff=True)
-    user.is_superuser = True
-    user.save()
-    client = Client()
-    client.force_login(user)
-    return client
+    return superuser_page_client()
 
 
 @pytest.mark.parametrize("model", READ_ONLY)

@@ -10,20 +10,14 @@ from markets.models import Asset, Reserve
 from markets.services import STOCK_RESERVE
 from oracles.models import HaircutPolicy, OracleFeed
 from oracles.services import round_publish
-from tests.factories import fund_and_supply, make_account, make_universe, make_user, set_price
+from tests.factories import fund_and_supply, make_account, make_universe, make_user, set_price, superuser_page_client
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def admin_client():
-    make_universe()
-    user = make_user(staff=True)
-    user.is_superuser = True
-    user.save()
-    client = Client()
-    client.force_login(user)
-    return client
+    return superuser_page_client()
 
 
 def snapshot():
