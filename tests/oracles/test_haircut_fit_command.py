@@ -40,8 +40,13 @@ def test_json_is_the_table_and_out_writes_it_once(prices, tmp_path):
 def test_validation(prices):
     text, _ = run("--prices", str(prices), "--validation", "--json")
     doc = json.loads(text)
-    assert (doc["split"], doc["end"], doc["coverage_target"]) == ("2020-01-01", "2024-12-31", 0.99)
-    assert set(doc["per_ticker"]) == {"SPY", "TSLA"}
+    assert doc["coverage_target"] == 0.99 and set(doc["models"]) == {"old", "new"}
+    assert [(s["fit_before"], s["test_to"]) for s in doc["splits"]] == [("2015-01-01", "2019-12-31"),
+                                                                        ("2020-01-01", "2024-12-31")]
+    for split in doc["splits"]:
+        for model in ("old", "new"):
+            assert set(split[model]["per_ticker"]) == {"SPY", "TSLA"}
+            assert set(split[model]["per_kind"]) <= set(haircut.KINDS)
     assert text == haircut.document_json(haircut.shipped_validation(GAP_KIND, prices))
 
 
@@ -54,5 +59,5 @@ def test_errors(tmp_path):
     with pytest.raises(CommandError, match="fewer than 21 usable bars"):
         run("--prices", str(tmp_path), "--json")
     (tmp_path / "NEW.csv").write_text("Day,Price\n2024-01-02,1\n")
-    with pytest.raises(CommandError, match="could not read the price files"):
+    with pytest.raises(CommandError, match="could not read the price files: NEW.csv has no 'Date' column"):
         run("--prices", str(tmp_path), "--json")

@@ -9,9 +9,9 @@ from core.haircut import calibrated as haircut
 class Command(BaseCommand):
     help = ("Regenerate the shipped calibrated-haircut table (core/data/haircut_k.json): k per coverage level "
             f"{', '.join(map(str, haircut.SHIPPED_LEVELS))} fitted on every closure of the price files, and each "
-            "ticker's latest EWMA sigma. With --validation, the README's out-of-sample figures instead "
-            "(core/data/haircut_validation.json: fit before 2020, test 2020-2024). The same prices give the same "
-            "bytes.")
+            "ticker's latest sigma. With --validation, the README's out-of-sample figures instead "
+            "(core/data/haircut_validation.json: the old and the new model, each fitted before 2015 and tested on "
+            "2015-2019, and fitted before 2020 and tested on 2020-2024). The same prices give the same bytes.")
 
     def add_arguments(self, parser):
         parser.add_argument("--prices", default=str(haircut.PRICES_DIR),
@@ -34,7 +34,7 @@ class Command(BaseCommand):
                 text = haircut.document_json(haircut.shipped_validation(gap_kind, prices))
             else:
                 text = haircut.document_json(haircut.fit_default_table(gap_kind, prices), sort_keys=True)
-        except (KeyError, ValueError) as exc:
+        except (OSError, KeyError, ValueError) as exc:
             raise CommandError(f"could not read the price files: {exc}") from None
         if options["json"]:
             self.stdout.write(text, ending="")
