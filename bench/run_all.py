@@ -1,7 +1,8 @@
 """make bench: run every benchmark in bench/ (each writes bench/results/<name>.json).
 
 The liquidation benchmark needs PostgreSQL and Redis: unless DATABASE_URL and CELERY_BROKER_URL say otherwise it
-uses a `bench` database and Redis db 9 at 127.0.0.1 (the services `make test` uses)."""
+uses a `bench` database and Redis db 9 at 127.0.0.1 (the services `make test` uses). The others (market_clock,
+montecarlo) need neither."""
 import os
 import pathlib
 import subprocess

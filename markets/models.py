@@ -22,13 +22,21 @@ class Asset(models.Model):
         PRE_IPO = "pre_ipo"
 
     class IssuerProfile(models.TextChoices):
+        """API.md's list; each value's behaviour is declared in core.profiles.PROFILES."""
         STABLECOIN = "stablecoin"
         XSTOCKS = "xstocks"
-        ONDO = "ondo_global_markets"
+        ONDO = "ondo_global_markets", "Ondo Global Markets"
         ROBINHOOD = "robinhood"
-        STABLESTOCK = "stablestock"
-        PRE_IPO = "pre_ipo"
-        PERP = "perp"
+        STABLESTOCK = "stablestock", "StableStock"
+        ASTER_PERP = "aster_perp", "Aster stock perp"
+        TRADE_XYZ = "trade_xyz", "Trade.xyz (HIP-3)"
+        VENTUALS = "ventuals", "Ventuals (HIP-3 pre-IPO)"
+        JARSY = "jarsy", "Jarsy (pre-IPO)"
+        CEX_WALLET = "cex_wallet", "CEX wallet"
+
+    class VenueHours(models.TextChoices):
+        ALWAYS = "24/7", "24/7"
+        WEEKDAYS = "24/5", "24/5"
 
     symbol = models.CharField(max_length=20, unique=True)
     name = models.CharField(max_length=100)
@@ -40,6 +48,19 @@ class Asset(models.Model):
     # Ondo tokens track underlying x multiplier (bps, 10000 = 1x)
     price_multiplier_bps = models.PositiveIntegerField(default=10_000)
     volatility_bps = models.PositiveIntegerField(default=200, help_text="Daily volatility for the simulated feed")
+    # Profile parameters (core.profiles.AssetParams); 0/blank where the profile has none.
+    max_leverage = models.PositiveSmallIntegerField(default=0, help_text="Trade.xyz: closed band = +/-1/max_leverage")
+    band_bps = models.PositiveIntegerField(default=0, help_text="Aster: off-hours band around the last close")
+    depth_usd = models.PositiveBigIntegerField(
+        default=0, help_text="StableStock: the pool's USD reserve; own books: USD resting within 1% on a Sunday")
+    valuation_interval_days = models.PositiveSmallIntegerField(
+        default=0, help_text="Jarsy/Ventuals: mean days between valuation events")
+    oracle_blend_bps = models.PositiveIntegerField(
+        default=5_000, help_text="Ventuals: the valuation's weight in the oracle (rest: 1-hour trade average)")
+    resells_profile = models.CharField(max_length=30, blank=True, choices=IssuerProfile.choices,
+                                       help_text="CEX wallet: the profile it resells")
+    venue_hours = models.CharField(max_length=8, blank=True, choices=VenueHours.choices,
+                                   help_text="CEX wallet: when the venue trades")
 
     class Meta:
         ordering = ["id"]
@@ -109,3 +130,25 @@ class Reserve(models.Model):
 
     def __str__(self):
         return f"Reserve {self.asset.symbol}"
+
+
+class Pool(models.Model):
+    """The pool's own parameters (one row): which liquidation engine runs, and Aave v4's pool-level knobs.
+
+    Aave v4 publishes no universal defaults; the simulator's are T = 1.05, f = 50%, h_max = 0.95 (DESIGN.md s2).
+    Health factors are kept in bps here (10500 = 1.05) and widened to wad by the engine."""
+
+    class Engine(models.TextChoices):
+        V3_3 = "v3.3"
+        V4 = "v4"
+
+    liquidation_engine = models.CharField(max_length=8, choices=Engine.choices, default=Engine.V3_3)
+    target_health_factor_bps = models.PositiveIntegerField(default=10_500)
+    liquidation_bonus_factor_bps = models.PositiveIntegerField(default=5_000)
+    health_factor_for_max_bonus_bps = models.PositiveIntegerField(default=9_500)
+
+    PARAMETER_FIELDS = ("liquidation_engine", "target_health_factor_bps", "liquidation_bonus_factor_bps",
+                        "health_factor_for_max_bonus_bps")
+
+    def __str__(self):
+        return f"Pool ({self.liquidation_engine})"

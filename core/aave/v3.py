@@ -290,6 +290,7 @@ class LiquidationQuote:
     max_liquidatable_debt: int
     has_no_collateral_left: bool
     disables_collateral: bool
+    bonus_bps: int | None = None  # the bonus actually applied (v4's varies with the health factor)
 
     @property
     def collateral_seized(self) -> int:
@@ -337,8 +338,17 @@ def quote_liquidation(
     total_collateral_base: int,
     total_debt_base: int,
     health_factor: int,
+    seize_price: int | None = None,
 ) -> LiquidationQuote:
-    """LiquidationLogic.executeLiquidationCall's arithmetic, without moving anything."""
+    """LiquidationLogic.executeLiquidationCall's arithmetic, without moving anything.
+
+    `collateral_price` is the oracle's effective price (haircut included), the one the health factor and
+    `total_collateral_base` were computed with: it decides the close factor's $2,000 test and whether the
+    account's collateral is all gone. `seize_price` (default: `collateral_price`) converts the debt repaid
+    into collateral and values the dust leftovers, so a haircut never hands the liquidator extra tokens
+    (DESIGN.md s2, "Which prices a liquidation uses")."""
+    if seize_price is None:
+        seize_price = collateral_price
     cap = max_liquidatable_debt(
         user_reserve_debt=user_reserve_debt,
         debt_price=debt_price,
@@ -352,15 +362,16 @@ def quote_liquidation(
     debt = min(debt_to_cover, cap)
     c_unit, d_unit = 10**collateral_decimals, 10**debt_decimals
     # _calculateAvailableCollateralToLiquidate
-    base_collateral = (debt_price * debt * c_unit) // (collateral_price * d_unit)
+    base_collateral = (debt_price * debt * c_unit) // (seize_price * d_unit)
     max_collateral = percent_mul(base_collateral, liquidation_bonus_bps)
     if max_collateral > user_collateral_balance:
         collateral = user_collateral_balance
         debt = percent_div(
-            (collateral_price * collateral * d_unit) // (debt_price * c_unit), liquidation_bonus_bps
+            (seize_price * collateral * d_unit) // (debt_price * c_unit), liquidation_bonus_bps
         )
     else:
         collateral = max_collateral
+    # at the price total_collateral_base was computed with: "all collateral gone" compares like with like
     collateral_base = collateral * collateral_price // c_unit
     fee = 0
     if protocol_fee_bps:
@@ -370,7 +381,7 @@ def quote_liquidation(
     # Dust rule: clear the debt, or the collateral, or leave >= $1,000 of both.
     if debt < user_reserve_debt and collateral + fee < user_collateral_balance:
         debt_left = (user_reserve_debt - debt) * debt_price // d_unit
-        coll_left = (user_collateral_balance - collateral - fee) * collateral_price // c_unit
+        coll_left = (user_collateral_balance - collateral - fee) * seize_price // c_unit
         if debt_left < MIN_LEFTOVER_BASE or coll_left < MIN_LEFTOVER_BASE:
             raise DustError("liquidation would leave less than $1,000 of debt or collateral")
     return LiquidationQuote(
@@ -381,5 +392,6 @@ def quote_liquidation(
         max_liquidatable_debt=cap,
         has_no_collateral_left=total_collateral_base == collateral_base,
         disables_collateral=collateral + fee == user_collateral_balance,
+        bonus_bps=liquidation_bonus_bps,
     )
 

@@ -1,7 +1,9 @@
 """Backtests of closed-market policies on real daily bars (no Django): which policy loses least?
 
 A population of borrowers holds one stock token as collateral and borrows USDC. Each one keeps its debt at a
-fixed share of its borrowing power (80% to 100%), re-borrowing whenever the oracle lets it. Every session is
+fixed share of its borrowing power (80% to 100%), re-borrowing whenever the oracle lets it. An account emptied
+by liquidations (under $1 of debt, under $1,000 of collateral) is replaced at the next open by a new borrower with the
+same share and a fresh deposit, so the book stays exposed to every later gap. Every session is
 walked in four moments, with the policy's oracle at each:
 
 1. the reopen: the open print, no haircut; accounts under water are liquidated at the open;
@@ -13,9 +15,24 @@ walked in four moments, with the policy's oracle at each:
    borrowing-power price and carry that debt through the gap.
 
 Liquidations are Aave v3.3's (close factor with the $2,000 rule, bonus, protocol fee, dust rule, deficit when
-the collateral runs out), computed by `core.aave.v3` on integers: 18-decimal collateral, 6-decimal USDC,
-8-decimal prices. A liquidation at the close is *unnecessary* when the account, as it stood before it, would
-have been healthy at the next open with no haircut: the borrower paid the bonus for a gap that never came.
+the collateral runs out) or Aave v4's (target health factor, variable bonus), computed by `core.aave.engines` on
+integers: 18-decimal collateral, 6-decimal USDC, 8-decimal prices.
+
+Which prices a liquidation uses (DESIGN.md s2): the policy's oracle price (haircut included) decides whether an
+account is liquidatable and how much debt is repaid; the collateral seized for it is counted at the market
+(reference) price (`seize_at="reference"`). `seize_at="haircut"` is the old rule, kept for comparison: it seizes
+at the cut price, so a haircut past about 1 - LTV x bonus hands a solvent borrower's collateral to the
+liquidator and books the rest as deficit. Three separate figures follow:
+- `deficit_usd`: the debt the protocol writes off when an account's collateral runs out (what Aave books);
+- `bad_debt_usd`: the deficit at market prices, what the protocol would have written off had the last seizure
+  been counted at the market price: debt before it minus that collateral's market value divided by the bonus,
+  never below zero. Under `reference` it equals the deficit; under `haircut` the deficit is about this plus
+  the transfer divided by the bonus;
+- `transferred_to_liquidators_usd`: collateral liquidators took at the market price beyond the debt repaid
+  times the bonus (zero under `reference` up to rounding).
+
+A liquidation at the close is *unnecessary* when the account, as it stood before it, would have been healthy at
+the next open with no haircut: the borrower paid the bonus for a gap that never came.
 Interest is left out: over one gap it is noise beside the gap itself.
 
 Policies (`POLICIES`):
@@ -39,13 +56,10 @@ from datetime import date
 
 import numpy as np
 
-from core.aave.v3 import (
-    HEALTH_FACTOR_LIQUIDATION_THRESHOLD,
-    MIN_LEFTOVER_BASE,
-    DustError,
-    quote_liquidation,
-)
-from core.aave.wadray import PERCENTAGE_FACTOR, percent_mul, wad_div
+from core.aave import engines
+from core.aave.v3 import HEALTH_FACTOR_LIQUIDATION_THRESHOLD, MIN_LEFTOVER_BASE, DustError
+from core.aave.v4 import PoolParameters
+from core.aave.wadray import PERCENTAGE_FACTOR, percent_div, percent_mul, wad_div
 from core.haircut import calibrated as haircut
 from core.prices import bar_price, daily_rows
 
@@ -59,6 +73,9 @@ KAMINO_LTV_LT = {"SPY": (7_300, 7_500), "QQQ": (7_000, 7_200), "GOOGL": (6_000, 
 DEFAULT_SHARES_BPS = tuple(range(8_000, 10_001, 100))  # each borrower's debt target, share of borrowing power
 DEPOSIT_USD = 100_000
 MAX_STEPS = 20
+SEIZE_AT = ("reference", "haircut")  # the price the seized collateral is counted at (see the module's docstring)
+WORST_CLOSURES = 5
+DUST_DEBT_BASE = PRICE_UNIT  # under $1 of debt (rounding leftovers of a full liquidation): an emptied account
 
 
 class BacktestError(ValueError):
@@ -152,41 +169,80 @@ class Result:
     liquidations: int = 0
     closed_market_liquidations: int = 0
     unnecessary_liquidations: int = 0
-    bad_debt: int = 0  # USDC base units (6 decimals)
+    bad_debt: int = 0  # the protocol's deficit, USDC base units (6 decimals); see market_bad_debt
     bad_debt_events: int = 0
     worst_bad_debt: tuple[int, str] | None = None  # (USDC units, date)
     debt_repaid: int = 0  # USDC units
     penalty: int = 0  # USD (8 decimals): collateral taken at the market price minus debt repaid
     unnecessary_penalty: int = 0
     debt_days: int = 0  # sum over sessions of the debt carried into the gap (USDC units): credit extended
+    market_bad_debt: int = 0  # USD 8 decimals: debt the collateral could not cover at market prices
+    transferred: int = 0  # USD 8 decimals: collateral at market beyond debt repaid x bonus
+    engine: str = engines.V3_3
+    seize_at: str = "reference"
+    # per closure t (the close of session t to the open of t+1): [market bad debt, deficit, liquidations, penalty]
+    closure_costs: dict = None
+    timeline: dict = None  # session date -> liquidations [at the open, at the low, at the close]
     sessions: int = 0
     accounts_wiped: int = 0
+    replaced: int = 0  # emptied accounts replaced by a new borrower's deposit at the next open
     haircut_bps_sum: int = 0
     closures: int = 0
     parameters: Parameters | None = None
 
+    def __post_init__(self):
+        self.closure_costs = {} if self.closure_costs is None else self.closure_costs
+        self.timeline = {} if self.timeline is None else self.timeline
+
+    def worst_closures(self, bars: Bars, n: int = WORST_CLOSURES) -> list[dict]:
+        """The n closures with the largest market bad debt + liquidation cost (borrowers' penalty)."""
+        ranked = sorted(self.closure_costs.items(), key=lambda kv: (-(kv[1][0] + kv[1][3]), kv[0]))[:n]
+        out = []
+        for t, (bad, deficit, count, penalty) in ranked:
+            if bad + penalty <= 0 and not count:
+                continue
+            out.append({"date": bars.dates[t + 1].isoformat(), "closed_from": bars.dates[t].isoformat(),
+                        "closure": bars.kind[t], "gap": round(bars.open[t + 1] / bars.close[t] - 1, 6),
+                        "bad_debt_usd": _usd(bad), "deficit_usd": _usd(deficit * PRICE_UNIT // 10**DEBT_DECIMALS),
+                        "liquidations": count, "liquidation_cost_usd": _usd(penalty),
+                        "cost_usd": _usd(bad + penalty)})
+        return out
+
     def as_dict(self) -> dict:
         usd = lambda units: _usd(units * PRICE_UNIT // 10**DEBT_DECIMALS)  # noqa: E731 - USDC at $1
         mean_debt = self.debt_days // self.sessions if self.sessions else 0
+        mean_debt_base = mean_debt * PRICE_UNIT // 10**DEBT_DECIMALS
         return {
-            "bad_debt_usd": usd(self.bad_debt),
+            "bad_debt_usd": _usd(self.market_bad_debt),
+            "deficit_usd": usd(self.bad_debt),
+            "transferred_to_liquidators_usd": _usd(self.transferred),
+            "engine": self.engine,
+            "seize_at": self.seize_at,
             "liquidations": self.liquidations,
             "unnecessary_liquidations": self.unnecessary_liquidations,
             "closed_market_liquidations": self.closed_market_liquidations,
             "bad_debt_events": self.bad_debt_events,
-            "worst_bad_debt": ({"usd": usd(self.worst_bad_debt[0]), "date": self.worst_bad_debt[1]}
-                               if self.worst_bad_debt else None),
+            "worst_deficit": ({"usd": usd(self.worst_bad_debt[0]), "date": self.worst_bad_debt[1]}
+                              if self.worst_bad_debt else None),
             "debt_repaid_by_liquidators_usd": usd(self.debt_repaid),
             "liquidation_penalty_usd": _usd(self.penalty),
             "unnecessary_penalty_usd": _usd(self.unnecessary_penalty),
             "mean_debt_usd": usd(mean_debt),
-            "bad_debt_bps_of_mean_debt": round(self.bad_debt * 10_000 / mean_debt, 2) if mean_debt else None,
+            "bad_debt_bps_of_mean_debt": (round(self.market_bad_debt * 10_000 / mean_debt_base, 2)
+                                          if mean_debt_base else None),
+            "deficit_bps_of_mean_debt": round(self.bad_debt * 10_000 / mean_debt, 2) if mean_debt else None,
             "mean_haircut_bps": round(self.haircut_bps_sum / self.closures, 1) if self.closures else 0.0,
             "accounts_wiped_out": self.accounts_wiped,
+            "borrowers_replaced": self.replaced,
             "sessions": self.sessions,
             "closures": self.closures,
             "ltv_bps": self.parameters.ltv_bps if self.parameters else None,
             "liquidation_threshold_bps": self.parameters.liquidation_threshold_bps if self.parameters else None,
+            "liquidation_bonus_bps": self.parameters.liquidation_bonus_bps if self.parameters else None,
+            "timeline": [[day, *counts] for day, counts in self.timeline.items()],
+            # the distribution: market bad debt of each closure that had any, largest first
+            "closure_bad_debt_usd": [_usd(c[0]) for c in sorted(self.closure_costs.values(), key=lambda c: -c[0])
+                                     if c[0] > 0],
         }
 
 
@@ -280,11 +336,15 @@ def _health_factor(b: _Borrower, price: int, lt_bps: int) -> int | None:
 
 
 class _Run:
-    def __init__(self, bars: Bars, policy: Policy, shares_bps, deposit_usd: int):
+    def __init__(self, bars: Bars, policy: Policy, shares_bps, deposit_usd: int, *, engine: str = engines.V3_3,
+                 pool: PoolParameters | None = None, seize_at: str = "reference"):
         self.bars, self.policy, self.p = bars, policy, policy.parameters
+        self.engine, self.pool, self.seize_at = engines.check_engine(engine), pool, check_seize_at(seize_at)
         self.deposit = deposit_usd * PRICE_UNIT
         self.borrowers = [_Borrower(share) for share in shares_bps]
-        self.result = Result(policy.name, parameters=policy.parameters)
+        self.result = Result(policy.name, parameters=policy.parameters, engine=engine, seize_at=seize_at)
+        self.closure: int | None = None  # the closure (its session index) liquidations are charged to now
+        self.last_deficit = 0
 
     def fund(self, b: _Borrower, price: int) -> None:
         """A borrower deposits `deposit_usd` of the token on the first day."""
@@ -300,9 +360,12 @@ class _Run:
 
     def liquidate(self, *, oracle_price: int, market_price: int, day: date, closed: bool,
                   next_open: int | None = None) -> None:
-        """The keeper on every account under water at this oracle price: Aave v3.3 steps until HF >= 1."""
+        """The keeper on every account under water at this oracle price: engine steps until HF >= 1. The
+        oracle price decides whether and how much; the seizure is counted at `seize_at`'s price."""
         r = self.result
         lt = self.p.liquidation_threshold_bps
+        seize_price = market_price if self.seize_at == "reference" else oracle_price
+        count = 0
         for b in self.borrowers:
             hf = _health_factor(b, oracle_price, lt)
             if hf is None or hf >= HEALTH_FACTOR_LIQUIDATION_THRESHOLD:
@@ -313,38 +376,62 @@ class _Run:
             for _ in range(MAX_STEPS):
                 if hf is None or hf >= HEALTH_FACTOR_LIQUIDATION_THRESHOLD or not b.collateral:
                     break
-                try:
-                    quote = quote_liquidation(
+                try:  # a keeper offers the whole debt, so v4's "covers less than needed" never arises
+                    quote = engines.quote(
+                        self.engine, pool=self.pool, liquidation_bonus_bps=self.p.liquidation_bonus_bps,
+                        liquidation_threshold_bps=lt,
                         debt_to_cover=b.debt, user_reserve_debt=b.debt, debt_price=USDC_PRICE,
                         debt_decimals=DEBT_DECIMALS, user_collateral_balance=b.collateral,
                         collateral_price=oracle_price, collateral_decimals=COLL_DECIMALS,
-                        liquidation_bonus_bps=self.p.liquidation_bonus_bps, protocol_fee_bps=self.p.protocol_fee_bps,
+                        protocol_fee_bps=self.p.protocol_fee_bps, seize_price=seize_price,
                         total_collateral_base=_value(b.collateral, oracle_price), total_debt_base=_debt_base(b.debt),
                         health_factor=hf)
                 except DustError:
                     break
                 taken = quote.collateral_to_liquidator + quote.protocol_fee
-                penalty = _value(taken, market_price) - _debt_base(quote.debt_to_repay)
+                taken_value = _value(taken, market_price)
+                repaid_base = _debt_base(quote.debt_to_repay)
+                penalty = taken_value - repaid_base
+                bonus = quote.bonus_bps or self.p.liquidation_bonus_bps
+                transferred = max(0, taken_value - percent_mul(repaid_base, bonus))  # beyond the bonus, at market
+                # what the deficit would be had all the collateral been sold at the market price (with the bonus)
+                shortfall = max(0, _debt_base(b.debt) - percent_div(_value(b.collateral, market_price), bonus))
                 b.collateral -= taken
                 b.debt -= quote.debt_to_repay
                 r.liquidations += 1
+                count += 1
                 r.debt_repaid += quote.debt_to_repay
                 r.penalty += penalty
+                r.transferred += transferred
+                market_loss = 0
                 if closed:
                     r.closed_market_liquidations += 1
                     if unnecessary:
                         r.unnecessary_liquidations += 1
                         r.unnecessary_penalty += penalty
                 if quote.has_no_collateral_left:  # LiquidationLogic: the rest of the debt is deficit
+                    market_loss = shortfall if b.debt > 0 else 0
+                    r.market_bad_debt += market_loss
                     self.deficit(b.debt, day)
                     b.debt = 0
+                if self.closure is not None:
+                    cost = r.closure_costs.setdefault(self.closure, [0, 0, 0, 0])
+                    cost[0] += market_loss
+                    cost[2] += 1
+                    cost[3] += penalty
+                    if quote.has_no_collateral_left:
+                        cost[1] += self.last_deficit
                 hf = _health_factor(b, oracle_price, lt)
             if not b.wiped and _value(b.collateral, market_price) < MIN_LEFTOVER_BASE:
-                b.wiped = True  # under $1,000 of collateral left: out of the game (no new deposit)
+                b.wiped = True  # under $1,000 of collateral left: replaced by a new borrower once its debt is gone
                 r.accounts_wiped += 1
+        if count:  # [at the open, after the gap; at the session's low; at the close, while closed]
+            counts = r.timeline.setdefault(day.isoformat(), [0, 0, 0])
+            counts[2 if closed else 0 if self.closure is not None else 1] += count
 
     def deficit(self, amount: int, day: date) -> None:
         r = self.result
+        self.last_deficit = max(amount, 0)
         if amount <= 0:
             return
         r.bad_debt += amount
@@ -358,8 +445,15 @@ class _Run:
         if first:
             for b in self.borrowers:
                 self.fund(b, o)
-        else:
+        else:  # the gap lands at the open: charged to the closure that ended here
+            for b in self.borrowers:  # an emptied account is replaced: a new borrower keeps the book exposed
+                if _debt_base(b.debt) < DUST_DEBT_BASE and _value(b.collateral, o) < MIN_LEFTOVER_BASE:
+                    b.collateral += self.deposit * 10**COLL_DECIMALS // o  # rounding leftovers stay with it
+                    b.wiped = False
+                    r.replaced += 1
+            self.closure = t - 1
             self.liquidate(oracle_price=o, market_price=o, day=day, closed=False)
+            self.closure = None
         self.top_up(o)
         self.liquidate(oracle_price=bars.low[t], market_price=bars.low[t], day=day, closed=False)
         kind = None if last else bars.kind[t]  # the backtest ends at its last session's low
@@ -372,18 +466,27 @@ class _Run:
         r.haircut_bps_sum += bps
         lower = percent_mul(c, PERCENTAGE_FACTOR - bps)
         if not self.policy.pause_when_closed:
+            self.closure = t
             self.liquidate(oracle_price=lower if self.policy.on_threshold else c, market_price=c, day=day,
                            closed=True, next_open=bars.open[t + 1])
+            self.closure = None
         self.top_up(lower)
         r.debt_days += sum(b.debt for b in self.borrowers)
 
 
+def check_seize_at(seize_at: str) -> str:
+    if seize_at not in SEIZE_AT:
+        raise BacktestError(f"unknown seize-at {seize_at!r}; choose from {', '.join(SEIZE_AT)}", field="seize_at")
+    return seize_at
+
+
 def run(bars: Bars, policy: Policy, *, start: date, end: date, shares_bps=DEFAULT_SHARES_BPS,
-        deposit_usd: int = DEPOSIT_USD, progress: Callable[[int], None] | None = None) -> Result:
-    """Walk the sessions in [start, end] under one policy."""
+        deposit_usd: int = DEPOSIT_USD, progress: Callable[[int], None] | None = None, engine: str = engines.V3_3,
+        pool: PoolParameters | None = None, seize_at: str = "reference") -> Result:
+    """Walk the sessions in [start, end] under one policy, one liquidation engine and one seize rule."""
     check_range(bars, start=start, end=end)
     idx = [t for t, d in enumerate(bars.dates) if start <= d <= end]
-    state = _Run(bars, policy, shares_bps, deposit_usd)
+    state = _Run(bars, policy, shares_bps, deposit_usd, engine=engine, pool=pool, seize_at=seize_at)
     for n, t in enumerate(idx):
         state.session(t, first=n == 0, last=n == len(idx) - 1)
         if progress and (n + 1) % 250 == 0:

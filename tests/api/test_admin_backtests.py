@@ -47,6 +47,35 @@ def test_what_if_parameters_are_kept_with_the_job(staff, django_capture_on_commi
     assert job["result"]["parameters"]["ltv_bps"] == 9_000
 
 
+def test_engine_seize_at_seed_and_recommend_go_with_the_job(staff, django_capture_on_commit_callbacks):
+    body = {**BODY, "policies": ["none", "fixed"], "engine": "v4", "seize_at": "haircut", "seed": 7,
+            "recommend": True}
+    with django_capture_on_commit_callbacks(execute=True):
+        r = staff.post(URL, body, format="json")
+    assert r.status_code == 202, r.content
+    queued = r.json()
+    assert (queued["engine"], queued["seize_at"], queued["seed"], queued["recommend"]) == ("v4", "haircut", 7, True)
+    job = staff.get(f"{URL}{queued['id']}/").json()
+    assert job["status"] == "done", job["error"]
+    result = job["result"]
+    assert (result["engine"], result["seize_at"]) == ("v4", "haircut")
+    assert job["progress"]["processed"] == job["progress"]["total"] == result["progress_units"]
+    rec = result["recommendation"]
+    assert rec["seed"] == 7 and {(x["engine"], x["policy"]) for x in rec["by_engine_and_policy"]} == {
+        ("v4", "none"), ("v4", "fixed")}
+    # defaults: the pool's engine (null on the job, named in the result), seizure at the reference price
+    with django_capture_on_commit_callbacks(execute=True):
+        plain = staff.post(URL, BODY, format="json").json()
+    assert (plain["engine"], plain["seize_at"], plain["seed"], plain["recommend"]) == (None, "reference", None, False)
+    assert staff.get(f"{URL}{plain['id']}/").json()["result"]["engine"] == "v3.3"
+
+
+def test_the_new_fields_are_in_the_schema(staff):
+    schema = staff.get("/api/v1/schema/?format=json").json()["components"]["schemas"]
+    assert {"engine", "seize_at", "seed", "recommend"} <= set(schema["BacktestInRequest"]["properties"])
+    assert {"engine", "seize_at", "seed", "recommend"} <= set(schema["Backtest"]["properties"])
+
+
 def test_staff_only():
     make_universe()
     assert api_client(make_user()).post(URL, BODY, format="json").status_code == 403
@@ -74,6 +103,13 @@ def test_staff_only():
     ({"parameters": {"ltv_bps": 9_900}}, "ltv_bps", 400),  # above the threshold: PoolConfigurator's limit
     ({"parameters": {"liquidation_bonus_bps": 20_000}}, "liquidation_bonus_bps", 400),
     ({"parameters": {"reserve_factor_bps": 10}}, "parameters", 400),
+    ({"engine": "v5"}, "engine", 400),
+    ({"engine": None}, "engine", 400),
+    ({"seize_at": "market"}, "seize_at", 400),
+    ({"seed": -1}, "seed", 400),
+    ({"seed": 2**32}, "seed", 400),
+    ({"seed": "1"}, "seed", 400),
+    ({"recommend": "yes"}, "recommend", 400),
 ])
 def test_bad_input_is_a_clear_4xx_and_queues_nothing(staff, change, field, status):
     r = staff.post(URL, {**BODY, **change}, format="json")

@@ -51,7 +51,8 @@ def test_collateral_running_out_leaves_a_deficit():
     assert r.debt_repaid == repaid and r.bad_debt == 80_000 * E6 - repaid
     assert r.bad_debt_events == 1 and r.worst_bad_debt == (80_000 * E6 - repaid, "2024-01-03")
     assert r.accounts_wiped == 1
-    assert r.as_dict()["bad_debt_usd"] == "32380.95"
+    # seized at the market price, the deficit Aave books is the bad debt at market prices
+    assert r.as_dict()["deficit_usd"] == "32380.95" and r.as_dict()["bad_debt_usd"] == "32380.95"
 
 
 def test_the_sessions_low_is_where_intraday_liquidations_happen():
@@ -65,9 +66,13 @@ def test_a_haircut_on_the_threshold_liquidates_at_the_close(next_open, unnecessa
     r = run(bars((100, 100, 100), (next_open, next_open, next_open)), policy(1_000, on_threshold=True))
     assert r.closed_market_liquidations == 1
     assert r.unnecessary_liquidations == unnecessary  # the market reopened flat: the bonus was paid for nothing
-    # Aave prices the seizure at the oracle's (haircut) price, the borrower loses at the market's
+    # the haircut decided whether; the seizure is counted at the market price: the borrower pays the bonus only
+    assert r.transferred == 0 and (next_open != 100 or r.penalty == 2_000 * E8)
+    # the old rule priced the seizure at the oracle's (haircut) price, the borrower lost at the market's
+    old = backtest.run(bars((100, 100, 100), (next_open,) * 3), policy(1_000, on_threshold=True),
+                       start=date(2024, 1, 2), end=date(2024, 1, 3), shares_bps=(10_000,), seize_at="haircut")
     seized = percent_mul(40_000 * E6 * E8 * E18 // (90 * E8 * E6), 10_500)
-    assert r.penalty >= seized * 100 * E8 // E18 - 40_000 * E8
+    assert old.penalty >= seized * 100 * E8 // E18 - 40_000 * E8 and old.transferred > 0
 
 
 def test_pausing_while_closed_or_haircutting_borrowing_power_only_liquidates_nobody_at_the_close():

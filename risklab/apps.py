@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class RisklabConfig(AppConfig):
+    name = "risklab"
+    verbose_name = "Risk lab"

@@ -1,0 +1,19 @@
+"""Thin Celery tasks for the risk lab (explicit names): ids in, one service call each."""
+from celery import shared_task
+from django.db import OperationalError
+
+from .services import montecarlo_chunk_execute
+
+BUSY_RETRIES = 30
+
+
+@shared_task(name="risklab.run_montecarlo_chunk", bind=True, ignore_result=True, acks_late=True,
+             reject_on_worker_lost=True, soft_time_limit=240, time_limit=300, autoretry_for=(OperationalError,),
+             retry_backoff=2, retry_jitter=True, max_retries=BUSY_RETRIES)
+def run_montecarlo_chunk(self, chunk_id: int) -> str:
+    """One chunk of a Monte Carlo run, claimed by a conditional UPDATE: a redelivered chunk already done does
+    nothing; one whose claimant still holds a live lease is tried again when that lease runs out."""
+    outcome, wait = montecarlo_chunk_execute(chunk_id=chunk_id)
+    if outcome == "busy":
+        raise self.retry(countdown=wait)
+    return outcome

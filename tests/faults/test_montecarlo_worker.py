@@ -1,0 +1,52 @@
+"""A worker killed with kill -9 in the middle of a Monte Carlo chunk costs that chunk's time, never the run: the
+chunk's message comes back (acks_late on Redis, after the visibility timeout), its lease has run out, another
+worker claims and computes it, and every chunk is counted once.
+
+Runs on the Redis database that TEST_CELERY_BROKER_URL names (give it one of its own); it never restarts Redis."""
+import os
+import signal
+import time
+
+import pytest
+
+from core.simulation import montecarlo
+from risklab.models import MonteCarloChunk, MonteCarloRun
+from tests.factories import api_client, make_universe, make_user
+from tests.test_worker import wait_for
+
+pytestmark = [pytest.mark.worker, pytest.mark.fault]
+LEASE_SECONDS = 8  # above a chunk's compute time here, below the test settings' 30 s visibility timeout
+
+
+@pytest.fixture
+def short_lease(monkeypatch):
+    """Set before worker_process copies the environment for its workers."""
+    monkeypatch.setenv("MONTECARLO_LEASE_SECONDS", str(LEASE_SECONDS))
+
+
+def test_a_worker_killed_mid_chunk_costs_one_chunk_and_the_run_completes(short_lease, worker_process):
+    make_universe(seed=False)
+    staff = api_client(make_user(staff=True))
+    r = staff.post("/api/v1/admin/montecarlo/", {"assets": ["TSLAx", "SPYx"], "paths": "simulated",
+                                                 "policy": "calibrated", "n_paths": 6, "chunk_size": 2,
+                                                 "hours": 24 * 14, "accounts": 20_000, "seed": 5}, format="json")
+    assert r.status_code == 202, r.content
+    run_id = r.json()["id"]
+    victim = worker_process(name="victim", queues="simulations")
+    # mid-chunk, for certain: a chunk claimed (running, first attempt) and not stored when the signal lands
+    assert wait_for(lambda: MonteCarloChunk.objects.filter(run_id=run_id, status="running").exists(), 60)
+    os.killpg(victim.pid, signal.SIGKILL)
+    victim.wait(timeout=10)
+    killed = MonteCarloChunk.objects.get(run_id=run_id, status="running")
+    assert killed.attempts == 1 and killed.result is None
+    started = time.time()
+    worker_process(name="rescuer", queues="simulations")
+    assert wait_for(lambda: MonteCarloRun.objects.get(pk=run_id).status == "done", 150)
+    run = MonteCarloRun.objects.get(pk=run_id)
+    chunks = list(run.chunks.order_by("index"))
+    assert run.chunks_done == run.chunks_total == 3 and all(c.status == "done" for c in chunks)
+    assert run.result["paths"] == 6
+    rescued = next(c for c in chunks if c.pk == killed.pk)
+    assert rescued.attempts == 2  # taken over once, after its lease ran out
+    assert rescued.result == montecarlo.chunk(run.spec, rescued.path_start, rescued.path_stop)  # same numbers
+    print(f"run completed {time.time() - started:.1f} s after the kill")
