@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand
 
 from lending.services import treasury_seed_liquidity
 from markets.services import universe_load
-from oracles.services import feeds_ensure
+from oracles.services import feeds_ensure, rounds_backfill
 
 
 class Command(BaseCommand):
@@ -17,6 +17,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         assets = universe_load()
+        history = rounds_backfill()  # days of chart history first, so the live rounds follow it in id and time
         feeds_ensure()
         treasury_seed_liquidity()
         created_superuser = False
@@ -28,7 +29,8 @@ class Command(BaseCommand):
                 User.objects.create_superuser(username=username, password=password,
                                               email=os.environ.get("DJANGO_SUPERUSER_EMAIL", ""))
                 created_superuser = True
-        result = {"assets": [a.symbol for a in assets], "superuser_created": created_superuser}
+        result = {"assets": [a.symbol for a in assets], "superuser_created": created_superuser,
+                  "history_rounds": history}
         if options["json"]:
             self.stdout.write(json.dumps(result))
         else:
