@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 PYTEST_ARGS ?=
 
-.PHONY: install run test lint bench clean
+.PHONY: install run test lint bench clean serve-prod load
 
 install: $(VENV)/.installed
 
@@ -27,6 +27,12 @@ lint: install
 
 bench: install
 	$(PY) bench/run_all.py
+
+serve-prod: install
+	./scripts/serve-prod.sh
+
+load: install
+	./scripts/load.sh
 
 clean:
 	rm -rf $(VENV) var node_modules

@@ -5,3 +5,8 @@ class CommonConfig(AppConfig):
     """Platform plumbing every domain app uses: API errors, idempotency, throttling, audit, health."""
 
     name = "common"
+
+    def ready(self):
+        from . import signals
+
+        signals.connect()  # task ids in the logs, task runs in /metrics

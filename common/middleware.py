@@ -1,9 +1,16 @@
-"""Refuse malformed request lines before any view or query sees them."""
+"""Refuse malformed request lines before any view or query sees them; give every request an id, a count and
+a log line."""
+import logging
 import re
+import time
+import uuid
 from urllib.parse import unquote_to_bytes
 
 from django.core.exceptions import SuspiciousOperation
 from django.views.defaults import bad_request
+
+from .logs import request_id_var
+from .metrics import http_request_seconds, http_requests
 
 # C0 controls (NUL included), DEL and C1 controls: PostgreSQL refuses NUL in text, and none belongs in a URL.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
@@ -44,3 +51,43 @@ class RejectMalformedRequestMiddleware:
 
             return error_json("bad_request", problem, None, 400)
         return bad_request(request, SuspiciousOperation(problem))
+
+
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+
+
+class RequestObservabilityMiddleware:
+    """First in the chain: a request id for the logs (a sane X-Request-ID from the client or proxy is kept,
+    anything else replaced) echoed in the response; the request counted by route name and status for /metrics;
+    one access-log line (logger `http.access`, with LOG_REQUESTS=1)."""
+
+    def __init__(self, get_response):
+        from django.conf import settings
+
+        self.get_response = get_response
+        self.access_log = getattr(settings, "LOG_REQUESTS", False)
+
+    def __call__(self, request):
+        offered = request.META.get("HTTP_X_REQUEST_ID", "")
+        request_id = offered if _REQUEST_ID.fullmatch(offered) else uuid.uuid4().hex
+        request.request_id = request_id
+        # left set after the response: Django logs a 4xx/5xx (django.request) after the middleware chain has
+        # returned; the next request on this thread sets its own
+        request_id_var.set(request_id)
+        started = time.perf_counter()
+        response = self.get_response(request)
+        elapsed = time.perf_counter() - started
+        match = getattr(request, "resolver_match", None)
+        route = (match.view_name or match.url_name or "unnamed") if match else "unmatched"
+        method = request.method if request.method in _METHODS else "other"
+        http_requests.labels(route, method, str(response.status_code)).inc()
+        http_request_seconds.labels(route).observe(elapsed)
+        response["X-Request-ID"] = request_id
+        if self.access_log:
+            logging.getLogger("http.access").info(
+                "%s %s %s", method, route, response.status_code,
+                extra={"request_id": request_id, "route": route, "method": method, "status": response.status_code,
+                       "duration_ms": round(elapsed * 1000, 2)})
+        return response
+
+_METHODS = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}

@@ -11,7 +11,8 @@ from .models import Heartbeat
 
 
 def healthz(request):
-    """Database, broker and worker (last heartbeat) state; 200 when the web process is up."""
+    """Database, broker and worker (last heartbeat) state: "ok" and 200 only when all three are fine, else
+    "degraded" and 503 (a load balancer then stops sending traffic, an operator sees which part failed)."""
     state = {"status": "ok"}
     try:
         with connection.cursor() as cursor:
@@ -31,11 +32,58 @@ def healthz(request):
     try:
         beat = Heartbeat.objects.filter(name="worker").first()
         age = (timezone.now() - beat.at).total_seconds() if beat else None
-        state["worker"] = {"ok": age is not None and age < 120, "last_heartbeat": beat.at.isoformat() if beat else None,
+        state["worker"] = {"ok": age is not None and age < HEARTBEAT_MAX_AGE_SECONDS,
+                           "last_heartbeat": beat.at.isoformat() if beat else None,
                            "age_seconds": round(age, 1) if age is not None else None}
     except Exception as exc:  # noqa: BLE001
         state["worker"] = {"ok": False, "error": str(exc)[:200]}
-    return JsonResponse(state, status=200)
+    if not state["worker"]["ok"]:
+        state["status"] = "degraded"
+    return JsonResponse(state, status=200 if state["status"] == "ok" else 503)
+
+
+# The worker heartbeat runs every 15 s (common.tasks.BEAT_SCHEDULES): eight missed beats mean no worker.
+HEARTBEAT_MAX_AGE_SECONDS = 120
+
+
+def metrics(request):
+    """GET /metrics in Prometheus' text format: for staff (session or `Authorization: Token`) or a scraper
+    sending METRICS_TOKEN as a bearer token; 401 without credentials, 403 for anyone else."""
+    import hmac
+
+    from django.conf import settings
+    from django.http import HttpResponse
+    from prometheus_client import CONTENT_TYPE_LATEST
+    from rest_framework.authentication import TokenAuthentication, get_authorization_header
+    from rest_framework.exceptions import AuthenticationFailed
+
+    from .metrics import metrics_render
+
+    header = get_authorization_header(request).decode("latin-1")
+    scheme, _, credential = header.partition(" ")
+    allowed, authenticated = False, False
+    if scheme.lower() == "bearer":
+        expected = getattr(settings, "METRICS_TOKEN", "")
+        authenticated = allowed = bool(expected) and hmac.compare_digest(credential.strip().encode(), expected.encode())
+        if not allowed:
+            return error_json("authentication_failed", "Invalid metrics token.", None, 401)
+    elif scheme.lower() == "token":
+        try:
+            user_token = TokenAuthentication().authenticate(request)
+        except AuthenticationFailed as exc:
+            return error_json("authentication_failed", str(exc.detail), None, 401)
+        authenticated = user_token is not None
+        allowed = authenticated and user_token[0].is_active and user_token[0].is_staff
+    elif request.user.is_authenticated:
+        authenticated, allowed = True, request.user.is_staff
+    if not authenticated:
+        response = error_json("not_authenticated", "Metrics are for staff or the configured scraper "
+                              "(Authorization: Bearer <METRICS_TOKEN>).", None, 401)
+        response["WWW-Authenticate"] = 'Bearer realm="metrics"'
+        return response
+    if not allowed:
+        return error_json("permission_denied", "Metrics are for staff only.", None, 403)
+    return HttpResponse(metrics_render(), content_type=CONTENT_TYPE_LATEST)
 
 
 def api_not_found(request):

@@ -11,6 +11,7 @@ api_v1 = [
     path("", include("markets.api.urls")),
     path("", include("lending.api.urls")),
     path("", include("oracles.api.urls")),
+    path("", include("risklab.api.urls")),
     path("schema/", CachedSpectacularAPIView.as_view(), name="schema"),
     # The split view serves its init script from docs/?script, so the page needs no inline script (CSP).
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="schema", template_name="frontend/api_docs.html"),
@@ -19,11 +20,13 @@ api_v1 = [
 
 urlpatterns = [
     path("healthz", common_views.healthz, name="healthz"),
+    path("metrics", common_views.metrics, name="metrics"),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     # Unknown /api/ paths answer in the error shape even with DEBUG on (DJANGO_DEBUG=1), where Django would bypass
     # handler404, and a POST missing its trailing slash gets a 404 rather than APPEND_SLASH's 500.
     re_path(r"^api/", csrf_exempt(common_views.api_not_found), name="api-not-found"),
+    path("", include("risklab.urls")),  # before frontend: /risk/montecarlo/ is not a risk/<symbol>/ page
     path("", include("frontend.urls")),
 ]
 

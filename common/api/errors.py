@@ -1,11 +1,16 @@
 """One error shape for the whole API: {"error": {"code", "message", "field"}}."""
+import logging
+
 from django.core.exceptions import PermissionDenied
+from django.db import InterfaceError, OperationalError
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_handler
 
 from common.errors import DomainError
+
+logger = logging.getLogger(__name__)
 
 
 def _body(code: str, message: str, field: str | None) -> dict:
@@ -46,6 +51,11 @@ def exception_handler(exc, context):
         return error_response("too_deep", "The input nests too deeply; nothing was changed.", None, 400)
     if isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied()
+    if isinstance(exc, (OperationalError, InterfaceError)):
+        # the database went away (restart, failover) or timed out: nothing was committed; say so, not a 500
+        logger.warning("database unavailable: %s", exc)
+        return error_response("database_unavailable", "The database is unreachable right now; nothing was "
+                              "changed. Try again in a few seconds.", None, 503, {"Retry-After": "5"})
     response = drf_handler(exc, context)
     if response is None:
         return None

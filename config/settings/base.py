@@ -33,12 +33,14 @@ INSTALLED_APPS = [
     "common",
     "markets",
     "oracles",
+    "risklab",
     "lending",
     "frontend",
     "config",
 ]
 
 MIDDLEWARE = [
+    "common.middleware.RequestObservabilityMiddleware",  # first: request id, /metrics counts, access log
     "django.middleware.security.SecurityMiddleware",
     "common.middleware.RejectMalformedRequestMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -132,6 +134,13 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "staticfiles"
+# Hashed, compressed copies made by collectstatic (`make run` runs it first), which WhiteNoise serves gzip/brotli
+# with a one-year cache; a debug run reads the source files as they are.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage" if DEBUG
+                    else "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
 try:  # WhiteNoise warns on every request until collectstatic has made it
     STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 except OSError:  # a read-only deployment: collectstatic made it at build time
@@ -174,6 +183,16 @@ LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/"
 
 # --- Celery (cookiecutter-django style: JSON only, time limits, database beat scheduler) ---
+def broker_transport_options(url: str) -> dict:
+    """Redis: a kill -9'd (unacknowledged) task comes back after the visibility timeout, so keep it above any
+    task's hard limit (CELERY_TASK_TIME_LIMIT). RabbitMQ (amqp://): an unacknowledged message is redelivered as
+    soon as its consumer's connection drops, and publisher confirms make a publish wait until the broker has
+    the message (durable queues, persistent messages: it survives a broker restart)."""
+    if url.startswith(("amqp://", "amqps://", "pyamqp://")):
+        return {"confirm_publish": True}
+    return {"visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "3600"))}
+
+
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL") or "filesystem://"
 _BROKER_DIR = VAR_DIR / "broker"
 if CELERY_BROKER_URL.startswith("filesystem://"):
@@ -187,10 +206,7 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "store_processed": False,
     }
 else:
-    # A kill -9'd task comes back after the visibility timeout; keep it above any task's hard limit.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "3600")),
-    }
+    CELERY_BROKER_TRANSPORT_OPTIONS = broker_transport_options(CELERY_BROKER_URL)
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -206,6 +222,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = "UTC"
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_TASK_DEFAULT_DELIVERY_MODE = "persistent"  # AMQP: written to disk in a durable queue
 CELERY_TASK_ROUTES = {
     "lending.liquidate_*": {"queue": "liquidations"},
     "lending.scan_*": {"queue": "liquidations"},
@@ -213,6 +230,7 @@ CELERY_TASK_ROUTES = {
     "common.*": {"queue": "default"},
     "oracles.*": {"queue": "prices"},
     "simulations.*": {"queue": "simulations"},
+    "risklab.*": {"queue": "simulations"},
 }
 
 # --- DRF / OpenAPI ---
@@ -253,17 +271,28 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # one name per choice set that several serializers share
+    "ENUM_NAME_OVERRIDES": {"LiquidationEngineEnum": "core.aave.engines.ENGINES",
+                            "ClosedMarketPolicyEnum": "core.simulation.paths.POLICIES"},
 }
 
 # --- Product defaults ---
 FAUCET_DAILY_LIMITS = {"stablecoin": 100_000, "default": 1_000}  # whole tokens per user per day
 
+# LOG_FORMAT=json: one JSON object a line with the request and task ids, secrets scrubbed (common/logs.py);
+# production's default. LOG_REQUESTS=1 adds one access line a request (production's default).
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"stderr": {"class": "logging.StreamHandler", "stream": "ext://sys.stderr"}},
+    "filters": {"context": {"()": "common.logs.ContextFilter"}},
+    "formatters": {"json": {"()": "common.logs.JsonFormatter"}, "plain": {"()": "common.logs.PlainFormatter"}},
+    "handlers": {"stderr": {"class": "logging.StreamHandler", "stream": "ext://sys.stderr", "filters": ["context"],
+                            "formatter": "json" if os.environ.get("LOG_FORMAT", "plain") == "json" else "plain"}},
     "root": {"handlers": ["stderr"], "level": os.environ.get("LOG_LEVEL", "INFO")},
 }
+LOG_REQUESTS = os.environ.get("LOG_REQUESTS", "0") == "1"
+# GET /metrics: staff, or a scraper sending `Authorization: Bearer <METRICS_TOKEN>` (unset: staff only).
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
 UNPAUSE_GRACE_SECONDS = int(os.environ.get("UNPAUSE_GRACE_SECONDS", "1800"))
 # Publishing must fail fast when the broker is down (the beat scan catches up), never hang a request.
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.5, "interval_max": 1}

@@ -3,9 +3,10 @@ opt-in DJANGO_ALLOW_INSECURE_LOOPBACK."""
 import os
 
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Exchange, Queue
 
 from .base import *  # noqa: F401,F403
-from .base import database_from_env
+from .base import CELERY_TASK_DEFAULT_QUEUE, CELERY_TASK_ROUTES, broker_transport_options, database_from_env
 
 
 def _required(name: str) -> str:
@@ -23,7 +24,14 @@ if "*" in ALLOWED_HOSTS:
 DATABASES = {"default": database_from_env(_required("DATABASE_URL"))}
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", REDIS_URL)
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "3600"))}
+# Redis (redis://) or RabbitMQ (amqp://guest:guest@host:5672//); the README says which keeps tasks safer.
+CELERY_BROKER_TRANSPORT_OPTIONS = broker_transport_options(CELERY_BROKER_URL)
+# Every queue declared durable up front (RabbitMQ keeps them and their persistent messages across a restart).
+CELERY_TASK_QUEUES = [Queue(name, Exchange(name), routing_key=name, durable=True) for name in
+                      sorted({route["queue"] for route in CELERY_TASK_ROUTES.values()} | {CELERY_TASK_DEFAULT_QUEUE})]
+# JSON log lines (request and task ids, secrets scrubbed) and one access line a request, unless told otherwise.
+LOGGING["handlers"]["stderr"]["formatter"] = "plain" if os.environ.get("LOG_FORMAT") == "plain" else "json"  # noqa: F405
+LOG_REQUESTS = os.environ.get("LOG_REQUESTS", "1") == "1"
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
@@ -39,6 +47,8 @@ if os.environ.get("DJANGO_ALLOW_INSECURE_LOOPBACK") == "1":
     if not set(ALLOWED_HOSTS) <= {"127.0.0.1", "localhost", "[::1]"}:
         raise ImproperlyConfigured("DJANGO_ALLOW_INSECURE_LOOPBACK=1 needs ALLOWED_HOSTS limited to loopback.")
     SECURE_SSL_REDIRECT = SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = False
+    # the operator asked for exactly these three relaxations; `check --deploy` still reports everything else
+    SILENCED_SYSTEM_CHECKS = ["security.W008", "security.W012", "security.W016"]
 SECURE_CONTENT_TYPE_NOSNIFF = True
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

@@ -13,6 +13,8 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 30, "unacked_restore_in
                                    "unacked_restore_throttle": 1}
 CELERY_TASK_ALWAYS_EAGER = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# The suite runs without collectstatic: static URLs name the source files (base.py hashes them for serving).
+STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}  # noqa: F405
 # High by default so the suite is not throttled; API_THROTTLE_RATES still applies.
 REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": _throttle_rates({  # noqa: F405
     "anon": "100000/min", "user": "100000/min", "auth": "100000/min", "actions": "100000/min"})}

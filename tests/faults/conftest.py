@@ -79,24 +79,108 @@ def beat_process(worker_process, tmp_path):
             proc.wait(timeout=5)
 
 
-def redis_stop() -> None:
-    subprocess.run(["redis-cli", "-h", "127.0.0.1", "shutdown", "nosave"], capture_output=True, timeout=30)
+# --- private PostgreSQL and Redis (tests/faults/private.py): restarted by the tests, never the shared ones ---
 
+@pytest.fixture(scope="session")
+def private_services(django_db_setup, django_db_blocker):
+    from tests.faults import private
 
-def redis_start(timeout: float = 30) -> None:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if redis_ping():
-            return
-        subprocess.run(["redis-server", "--daemonize", "yes", "--bind", "127.0.0.1", "--port", "6379", "--save", "",
-                        "--appendonly", "no"], capture_output=True, timeout=30)
-        time.sleep(0.5)
-    raise AssertionError("Redis did not come back")
-
-
-def redis_ping() -> bool:
+    reason = private.available()
+    if reason:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{reason} (CI=true: a missing service fails the run)", pytrace=False)
+        pytest.skip(reason)
+    pg = private.PrivatePostgres()
+    redis_server = private.PrivateRedis()
     try:
-        out = subprocess.run(["redis-cli", "-h", "127.0.0.1", "ping"], capture_output=True, timeout=5)
-    except subprocess.TimeoutExpired:
-        return False
-    return out.stdout.strip() == b"PONG"
+        pg.start()
+        with django_db_blocker.unblock():
+            pg.load_template(worker_database_url())  # the suite's migrated test database, system accounts included
+        redis_server.start()
+        yield pg, redis_server
+    finally:
+        redis_server.stop()
+        pg.destroy()
+
+
+class PrivateStack:
+    """This test's app on the private services: the test process's ORM and broker point at them, and workers
+    and beat run as real processes against them."""
+
+    def __init__(self, pg, redis_server, tmp_path):
+        self.pg, self.redis, self.tmp_path, self.procs = pg, redis_server, tmp_path, []
+        self.database_url = pg.url("app")
+
+    def env(self) -> dict:
+        return dict(os.environ, DJANGO_SETTINGS_MODULE="config.settings.test", TEST_DATABASE_URL=self.database_url,
+                    TEST_CELERY_BROKER_URL=self.redis.url)
+
+    def start_worker(self, name="pw", queues="default,liquidations,prices,accrual,simulations", concurrency=1,
+                     wait=True):
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "config", "worker", "-l", "WARNING", "-P", "prefork",
+             "--concurrency", str(concurrency), "-Q", queues, "-n", f"{name}@%h", "--without-gossip",
+             "--without-mingle", "--without-heartbeat"], env=self.env(), cwd=str(ROOT), start_new_session=True)
+        self.procs.append(proc)
+        deadline = time.time() + 40
+        while wait and time.time() < deadline:
+            if app.control.ping(destination=[f"{name}@{__import__('socket').gethostname()}"], timeout=0.5):
+                break
+        return proc
+
+    def start_beat(self):
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "config", "beat", "-l", "WARNING", "-S",
+             "django_celery_beat.schedulers:DatabaseScheduler", "--pidfile=", "-s",
+             str(self.tmp_path / f"beat-schedule-{len(self.procs)}")],
+            env=self.env(), cwd=str(ROOT), start_new_session=True)
+        self.procs.append(proc)
+        return proc
+
+    def kill(self, proc, sig=signal.SIGKILL) -> None:
+        if proc.poll() is None:
+            os.killpg(proc.pid, sig)
+        proc.wait(timeout=20)
+
+    def stop_all(self) -> None:
+        for proc in self.procs:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+        for proc in self.procs:
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=5)
+
+
+@pytest.fixture
+def private_stack(private_services, transactional_db, tmp_path):
+    """A fresh copy of the migrated database on the private PostgreSQL, an empty private Redis as the broker."""
+    from django.db import connection
+
+    from tests.conftest import reset_broker_connections
+
+    pg, redis_server = private_services
+    if redis_server.proc is None or redis_server.proc.poll() is not None:
+        redis_server.start()
+    try:
+        pg.sql("SELECT 1")
+    except psycopg.OperationalError:
+        pg.start()  # an earlier test left it stopped
+    pg.fresh_database()
+    stack = PrivateStack(pg, redis_server, tmp_path)
+    connection.close()
+    saved = {key: connection.settings_dict[key] for key in ("HOST", "PORT", "NAME")}
+    connection.settings_dict.update(HOST="127.0.0.1", PORT=str(pg.port), NAME="app")
+    saved_broker = app.conf.broker_url
+    app.conf.broker_url = redis_server.url
+    reset_broker_connections()
+    try:
+        yield stack
+    finally:
+        stack.stop_all()
+        connection.close()
+        connection.settings_dict.update(saved)
+        app.conf.broker_url = saved_broker
+        reset_broker_connections()

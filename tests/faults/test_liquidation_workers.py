@@ -1,5 +1,6 @@
 """Liquidations on real worker processes, Redis and PostgreSQL: end to end after an admin price drop, a worker
-killed with kill -9 mid-batch, the same task message delivered twice, and Redis restarted mid-run.
+killed with kill -9 mid-batch, and the same task message delivered twice (Redis and PostgreSQL restarts:
+test_private_services.py, on instances of their own).
 
 "Mid-batch" is made certain rather than hoped for: the test holds a row lock on one account, so the worker is
 provably inside a chunk's transaction (some accounts locked, waiting for the next) when the fault strikes."""
@@ -10,8 +11,6 @@ import uuid
 from collections import Counter
 
 import pytest
-from django.core.management import call_command
-from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 from config.celery_app import app
 from core.aave.wadray import percent_div, percent_mul
@@ -19,7 +18,6 @@ from lending import services
 from lending.models import LiquidationEvent
 from lending.selectors import account_health
 from markets.models import Reserve
-from tests.conftest import reset_broker_connections
 from tests.factories import (
     api_client,
     fund_and_supply,
@@ -29,7 +27,6 @@ from tests.factories import (
     make_user,
     set_price,
 )
-from tests.faults.conftest import redis_start, redis_stop
 from tests.test_worker import wait_for
 
 pytestmark = [pytest.mark.worker, pytest.mark.fault]
@@ -133,34 +130,3 @@ def test_task_delivered_twice_acts_once(worker_process, row_lock):
     assert_each_liquidated_once(set(ids))
     assert not ledger_mismatches()
 
-
-def test_redis_restart_mid_run(worker_process, beat_process, row_lock):
-    under, safe = population(underwater=60, healthy=4)
-    set_price("TSLAx", "190")
-    targets = sorted(a.pk for a in under)
-    call_command("setup_schedules", "--json")
-    every_second, _ = IntervalSchedule.objects.get_or_create(every=1, period=IntervalSchedule.SECONDS)
-    PeriodicTask.objects.filter(task="lending.scan_accounts").update(interval=every_second)  # as an admin would
-    lock = row_lock(targets[37])  # scans chunk by 15: the third chunk stops halfway
-    worker_process(concurrency=1)
-    beat_process()
-    assert wait_for(lambda: lock.waiters() >= 1 and liquidated() >= set(targets[:30]), 60)
-    done_before = liquidated()
-    redis_stop()  # mid-run: queued chunks and scans are lost with it (no persistence)
-    try:
-        client = api_client()
-        assert client.get("/api/v1/markets/").status_code == 200  # the app keeps serving
-        staff = api_client(make_user(staff=True))
-        r = staff.post("/api/v1/admin/oracle/TSLAx/price/", {"price": "190", "reason": "outage"}, format="json")
-        assert r.status_code in (200, 201, 202)  # the price is written; only its scan is lost
-        assert client.get("/healthz").status_code == 200
-    finally:
-        redis_start()
-    reset_broker_connections()  # this process's broker connections died with the old server
-    lock.release()
-    # the beat's safety-net scan finds the rest; idempotent keepers make the repeats harmless
-    assert wait_for(lambda: liquidated() == set(targets), 90)
-    assert done_before < set(targets)
-    assert_each_liquidated_once(set(targets))
-    assert still_underwater(under + safe) == set()
-    assert not ledger_mismatches()
