@@ -10,9 +10,6 @@ from markets.services import MAX_BPS_FIELD, MAX_VALID_CAP
 
 from .fields import AsciiDateField, AsciiIntegerField
 
-ACTIONS = [("faucet", "Faucet"), ("supply", "Supply"), ("withdraw", "Withdraw"), ("borrow", "Borrow"),
-           ("repay", "Repay")]
-
 
 class RegisterForm(UserCreationForm):
     class Meta:
@@ -26,17 +23,6 @@ class RegisterForm(UserCreationForm):
         except DomainError as exc:
             raise forms.ValidationError(exc.message, code=exc.code) from None
         return super().clean_username()
-
-
-class ActionForm(forms.Form):
-    asset = forms.ChoiceField(label="Asset")
-    amount = forms.CharField(label="Amount", max_length=80,
-                             widget=forms.TextInput(attrs={"inputmode": "decimal", "placeholder": "e.g. 10 or max",
-                                                           "autocomplete": "off"}))
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["asset"].choices = [(a.symbol, f"{a.symbol} — {a.name}") for a in Asset.objects.order_by("id")]
 
 
 class RiskForm(forms.Form):
@@ -85,6 +71,15 @@ class BacktestForm(forms.Form):
                                                   min_value=0, max_value=MAX_BPS_FIELD)
     liquidation_bonus_bps = AsciiIntegerField(label="What-if liquidation bonus (bps, 10500 = +5%)", required=False,
                                               min_value=0, max_value=MAX_BPS_FIELD)
+    engine = forms.ChoiceField(label="Liquidation engine", required=False, choices=[
+        ("", "the pool's engine"), ("v3.3", "Aave v3.3 (close factor 50%/100%)"),
+        ("v4", "Aave v4 (target health factor, bonus grows as HF falls)")])
+    seize_at = forms.ChoiceField(label="Seized collateral counted at", initial="reference", required=False, choices=[
+        ("reference", "the reference price (the haircut only decides whether)"),
+        ("haircut", "the haircut price (the old rule, to compare)")])
+    seed = AsciiIntegerField(label="Seed (blank = drawn)", required=False, min_value=0, max_value=2**32 - 1)
+    recommend = forms.BooleanField(label="Also recommend LTV / threshold per engine and policy (slower)",
+                                   required=False)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from . import views
+from . import borrower_views, risk_views, views
 from .auth_views import LoginView
 
 app_name = "frontend"
@@ -11,11 +11,16 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("register/", views.register, name="register"),
     path("account/", views.account, name="account"),
-    path("account/action/", views.account_action, name="account-action"),
-    path("account/collateral/<str:symbol>/", views.toggle_collateral, name="account-collateral"),
+    path("act/<str:action>/", borrower_views.action, name="action"),
+    path("act/<str:action>/preview/", borrower_views.action_preview, name="action-preview"),
+    path("collateral/<str:symbol>/", borrower_views.collateral, name="collateral"),
+    path("history/", borrower_views.history, name="history"),
+    path("login/wallet/", borrower_views.wallet_login, name="wallet-login"),
     path("markets/<str:symbol>/", views.market_detail, name="market"),
     path("backtests/", views.backtests, name="backtests"),
     path("backtests/<int:backtest_id>/", views.backtest_detail, name="backtest"),
-    path("risk/", views.risk, name="risk-default"),
-    path("risk/<str:symbol>/", views.risk, name="risk"),
+    path("risk/", risk_views.console, name="risk-default"),
+    path("risk/liquidations/", risk_views.liquidation_feed, name="risk-liquidations"),
+    path("risk/<str:symbol>/", risk_views.desk, name="risk"),
+    path("risk/<str:symbol>/preview/", risk_views.preview, name="risk-preview"),
 ]

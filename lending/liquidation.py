@@ -1,4 +1,10 @@
-"""The keeper's machinery: Aave v3.3 liquidations (LiquidationLogic) computed in memory, written in one flush.
+"""The keeper's machinery: liquidations (Aave v3.3 or v4 LiquidationLogic, the pool's engine) computed in memory,
+written in one flush.
+
+Prices (DESIGN.md s2, "Which prices a liquidation uses"): eligibility, the close factor or v4's target and
+variable bonus use the health factor at the oracle's liquidation-threshold price (`lt_price`, haircut included
+when the policy says so); the collateral seized for the debt repaid is counted at `OracleRead.seize_price`
+(the reference price), so a haircut decides whether and how much debt, never how many tokens.
 
 One `LiquidationBook` is one transaction:
 1. it locks the accounts (pk order) and reads their positions, which nobody else can now change;
@@ -25,6 +31,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from common.errors import Conflict
+from core.aave import engines
 from core.aave.v3 import (
     HEALTH_FACTOR_LIQUIDATION_THRESHOLD,
     AccountData,
@@ -32,11 +39,12 @@ from core.aave.v3 import (
     LiquidationQuote,
     PositionValue,
     calculate_account_data,
-    quote_liquidation,
     update_state,
 )
+from core.aave.v4 import PoolConfigError, PoolParameters
 from core.aave.wadray import ray_div, ray_mul
 from markets.models import Reserve
+from markets.selectors import pool_engine
 from markets.services import now_seconds, reserve_accrue, reserve_state, reserve_update_rates
 from oracles.selectors import OracleRead, oracle_reads
 
@@ -91,9 +99,11 @@ class _Entry(NamedTuple):
 class LiquidationBook:
     def __init__(self, *, account_ids: list[int], liquidator: Account | None, treasury: Account | None,
                  reads: dict[str, OracleRead] | None, now: int | None = None, lock_reserves: bool = False,
-                 lock_accounts: bool = True):
-        """lock_accounts=False reads without locking: a what-if that computes and never flushes."""
+                 lock_accounts: bool = True, engine: tuple[str, PoolParameters] | None = None):
+        """lock_accounts=False reads without locking: a what-if that computes and never flushes.
+        `engine` = (name, v4 pool parameters); default: the pool's, as an admin set it."""
         self.liquidator, self.treasury = liquidator, treasury
+        self.engine, self.pool = engine if engine is not None else pool_engine()
         self.locked_reserves = lock_reserves
         ids = sorted(set(account_ids))
         accounts = Account.objects.filter(pk__in=ids).order_by("pk")
@@ -130,10 +140,14 @@ class LiquidationBook:
     # --- reads -------------------------------------------------------------------------------------------
 
     def _prices(self, reserve: Reserve) -> tuple[int, int]:
-        """(collateral price, debt price): the liquidation-threshold price (haircut lower band when the
-        policy applies it while closed); a borrowed stock token at the upper band, a stablecoin at par."""
+        """(collateral price, debt price) for the health factor: the liquidation-threshold price (haircut lower
+        band when the policy applies it while closed); a borrowed stock token at the upper band, a stablecoin at
+        par. Never the price seized collateral is counted at: that is `seize_price`."""
         read = self.reads[reserve.asset.symbol]
         return read.lt_price, read.debt_price
+
+    def seize_price(self, symbol: str) -> int:
+        return self.reads[symbol].seize_price
 
     def health(self, account_id: int) -> tuple[AccountData, tuple[PositionValue, ...]]:
         """GenericLogic.calculateUserAccountData on the book's state (reserves accrued to `now`, so the
@@ -184,18 +198,20 @@ class LiquidationBook:
     def _quote(self, account_id: int, debt: PositionValue, coll: PositionValue, debt_to_cover) -> LiquidationQuote:
         data, _ = self.health(account_id)
         reserve = self.by_symbol[coll.symbol]
-        return quote_liquidation(
+        return engines.quote(
+            self.engine, pool=self.pool,
             debt_to_cover=debt.borrowed if debt_to_cover == MAX else debt_to_cover, user_reserve_debt=debt.borrowed,
             debt_price=debt.debt_price, debt_decimals=debt.decimals, user_collateral_balance=coll.supplied,
-            collateral_price=coll.price, collateral_decimals=coll.decimals,
+            collateral_price=coll.price, collateral_decimals=coll.decimals, seize_price=self.seize_price(coll.symbol),
             liquidation_bonus_bps=reserve.liquidation_bonus_bps,
+            liquidation_threshold_bps=reserve.liquidation_threshold_bps,
             protocol_fee_bps=reserve.liquidation_protocol_fee_bps, total_collateral_base=data.total_collateral_base,
             total_debt_base=data.total_debt_base, health_factor=data.health_factor)
 
     def best_pair(self, account_id: int) -> tuple[str, str] | None:
         """A rational keeper's liquidationCall: of every allowed (debt, collateral) pair at the largest amount
-        the close factor allows, the one that pays the keeper most (collateral received minus debt repaid, in
-        USD); ties go to the larger repayment. None when nothing is liquidatable."""
+        the engine allows, the one that pays the keeper most (collateral received at its seize price minus debt
+        repaid, in USD); ties go to the larger repayment. None when nothing is liquidatable."""
         data, values = self.health(account_id)
         if not data.has_debt or data.health_factor >= HEALTH_FACTOR_LIQUIDATION_THRESHOLD:
             return None
@@ -209,10 +225,10 @@ class LiquidationBook:
                     continue
                 try:
                     quote = self._quote(account_id, debt, coll, MAX)
-                except DustError:
+                except (DustError, PoolConfigError):
                     continue
                 repaid = quote.debt_to_repay * debt.debt_price // 10**debt.decimals
-                profit = quote.collateral_to_liquidator * coll.price // 10**coll.decimals - repaid
+                profit = quote.collateral_to_liquidator * self.seize_price(coll.symbol) // 10**coll.decimals - repaid
                 key = (profit, repaid, debt.symbol, coll.symbol)
                 if best_key is None or key > best_key:
                     best, best_key = (debt.symbol, coll.symbol), key
@@ -236,7 +252,7 @@ class LiquidationBook:
     def liquidate(self, *, account_id: int, debt_symbol: str, collateral_symbol: str, debt_to_cover=MAX,
                   round_key: str, step: int, oracle_round_id: int | None = None,
                   started_at: float | None = None) -> LiquidationEvent:
-        """LiquidationLogic.executeLiquidationCall (v3.3), receiveAToken = false, on the book's state."""
+        """LiquidationLogic.executeLiquidationCall (the book's engine), receiveAToken = false, on its state."""
         d_res, c_res = self.by_symbol[debt_symbol], self.by_symbol[collateral_symbol]
         data, values = self.health(account_id)
         hf = data.health_factor
@@ -257,6 +273,8 @@ class LiquidationBook:
             quote = self._quote(account_id, debt, coll, debt_to_cover)
         except DustError as exc:
             raise NotLiquidatable(str(exc), code="dust") from None
+        except PoolConfigError as exc:  # unreachable while pool and reserve changes are validated; never a 5xx
+            raise NotLiquidatable(str(exc), code="invalid_configuration") from None
         d_pos, c_pos = self.positions[account_id][d_res.pk], self.positions[account_id][c_res.pk]
         user_debt = debt.borrowed
         if quote.disables_collateral:
@@ -295,7 +313,7 @@ class LiquidationBook:
             debt_asset=d_res.asset, collateral_asset=c_res.asset, debt_repaid=quote.debt_to_repay,
             collateral_seized=seized, protocol_fee=fee, deficit=deficit + sum(e.amount for e in bad_debt),
             health_factor_before=hf, health_factor_after=self.health_factor(account_id),
-            debt_price=debt.debt_price, collateral_price=coll.price,
+            debt_price=debt.debt_price, collateral_price=self.seize_price(collateral_symbol),  # what seized counts at
             session=self.reads[collateral_symbol].session,
             latency_ms=max(0, int((time.time() - started_at) * 1000)) if started_at else 0,
         )

@@ -105,3 +105,35 @@ def chunks(ids: list[int], size: int | None = None) -> list[list[int]]:
     killed worker redoes little (at most CHUNK accounts)."""
     size = size or max(10, min(CHUNK, len(ids) // 4 or 1))
     return [ids[i:i + size] for i in range(0, len(ids), size)]
+
+
+def rank_accounts(factors: list[Factor], *, limit: int, collateral_reserve_id: int | None = None) -> list[int]:
+    """The `limit` accounts with debt and the lowest approximate HF, lowest first, in one SQL statement (the
+    risk console's list; exact HFs are computed for these only). With `collateral_reserve_id`, only accounts
+    using that reserve as collateral."""
+    if not factors:
+        return []
+    values = ", ".join(["(%s, %s, %s)"] * len(factors))
+    params: list = []
+    for f in factors:
+        params += [f.reserve_id, f.collateral, f.debt]
+    holding = ""
+    if collateral_reserve_id is not None:
+        holding = "AND SUM(CASE WHEN p.reserve_id = %s AND p.collateral_enabled AND p.supply_shadow > 0 " \
+                  "THEN 1 ELSE 0 END) > 0"
+        params_having = [collateral_reserve_id]
+    else:
+        params_having = []
+    sql = f"""
+        WITH f(reserve_id, cf, df) AS (VALUES {values})
+        SELECT p.account_id
+        FROM lending_position p JOIN f ON f.reserve_id = p.reserve_id
+        GROUP BY p.account_id
+        HAVING SUM(p.debt_shadow * f.df) > 0 {holding}
+        ORDER BY SUM(CASE WHEN p.collateral_enabled THEN p.supply_shadow * f.cf ELSE 0 END)
+                 / SUM(p.debt_shadow * f.df), p.account_id
+        LIMIT %s
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, *params_having, limit])
+        return [row[0] for row in cursor.fetchall()]

@@ -228,6 +228,7 @@ def account_health_history(account: Account, *, hours: int = 96, points: int = 4
 
 
 WHAT_IF_MAX_ACCOUNTS = 20_000  # accounts checked exactly per what-if (in memory); the screen counts every one
+WHAT_IF_MAX_LISTED = 1_000  # liquidated accounts listed one by one (deepest first); the totals count them all
 
 
 WHAT_IF_WHEN = ("now", "next_close")
@@ -235,8 +236,9 @@ WHAT_IF_WHEN = ("now", "next_close")
 
 def what_if_shock(*, shocks_bps: dict[str, int], when: str = "now") -> dict:
     """Price shocks on today's oracle reads, now or just after the next NYSE close (so that instant's haircut
-    policy and pauses apply): which accounts go under water and what the keeper would do to them, with Aave's
-    exact amounts, computed in memory and never written."""
+    policy and pauses apply): which accounts go under water and what the keeper would do to them under the pool's
+    liquidation engine, with the exact amounts (seized collateral at its seize price), computed in memory and
+    never written. `liquidated_accounts` lists them one by one, deepest first."""
     import dataclasses
     from collections import Counter, defaultdict
 
@@ -262,13 +264,16 @@ def what_if_shock(*, shocks_bps: dict[str, int], when: str = "now") -> dict:
     debt_at_risk = sum(book.health(a)[0].total_debt_base for a in before)
     events = book.keep(sorted(before), round_key="what-if")
     totals, by_asset = Counter(), defaultdict(Counter)
-    deficit_by_account = Counter()
+    deficit_by_account, per_account = Counter(), defaultdict(Counter)
     for e in events:
         d, c = e.debt_asset, e.collateral_asset
-        totals["debt_repaid"] += e.debt_repaid * e.debt_price // 10**d.decimals
-        totals["collateral_seized"] += e.collateral_seized * e.collateral_price // 10**c.decimals
+        repaid_usd = e.debt_repaid * e.debt_price // 10**d.decimals
+        seized_usd = e.collateral_seized * e.collateral_price // 10**c.decimals  # the event's price: seize price
+        totals["debt_repaid"] += repaid_usd
+        totals["collateral_seized"] += seized_usd
         totals["deficit"] += e.deficit * e.debt_price // 10**d.decimals
         deficit_by_account[e.account_id] += e.deficit * e.debt_price // 10**d.decimals
+        per_account[e.account_id].update(debt_repaid=repaid_usd, collateral_seized=seized_usd, steps=1)
         by_asset[d.symbol]["debt_repaid"] += e.debt_repaid
         by_asset[d.symbol]["deficit"] += e.deficit
         by_asset[c.symbol]["collateral_seized"] += e.collateral_seized
@@ -276,7 +281,10 @@ def what_if_shock(*, shocks_bps: dict[str, int], when: str = "now") -> dict:
     blocked = Counter(reason for symbol in assets if (reason := book.blocked(symbol)) and any(
         p.reserve.asset.symbol == symbol for a in left for p in book.positions[a].values()))
     worst = sorted(before, key=lambda a: (-deficit_by_account[a], before[a]))[:10]
+    listed = sorted(per_account, key=lambda a: (before[a], a))[:WHAT_IF_MAX_LISTED]
+    usernames = dict(Account.objects.filter(pk__in=listed).values_list("pk", "user__username"))
     return {
+        "engine": book.engine,
         "at": (at.isoformat() if at else None),
         "shocks_bps": dict(shocks_bps),
         "accounts_screened": len(candidates),
@@ -297,4 +305,185 @@ def what_if_shock(*, shocks_bps: dict[str, int], when: str = "now") -> dict:
                             "health_factor_after": (format_wad(hf) if (hf := book.health_factor(a)) is not None
                                                     else None),
                             "bad_debt_usd": format_price(deficit_by_account[a])} for a in worst],
+        "liquidated_accounts": [
+            {"account": a, "username": usernames.get(a), "health_factor_before": format_wad(before[a]),
+             "health_factor_after": (format_wad(hf) if (hf := book.health_factor(a)) is not None else None),
+             "debt_repaid_usd": format_price(per_account[a]["debt_repaid"]),
+             "collateral_seized_usd": format_price(per_account[a]["collateral_seized"]),
+             "bad_debt_usd": format_price(deficit_by_account[a]), "liquidations": per_account[a]["steps"]}
+            for a in listed],
+        "liquidated_accounts_truncated": len(per_account) > WHAT_IF_MAX_LISTED,
     }
+
+
+# --- action preview (the borrower's form: before -> after as they type) ---------------------------------
+
+@dataclass(frozen=True)
+class ActionPreview:
+    """An action on this account computed in memory, nothing written or locked. `limit` is the most the action
+    allows now ("Max"); `all_of_it` says whether that is the whole balance or debt, so the service's own "max" is
+    exact at execution time. `refusal` mirrors the service's checks; the service checks again on submit."""
+
+    action: str
+    symbol: str
+    decimals: int
+    before: Health
+    after: Health | None
+    limit: int
+    all_of_it: bool
+    refusal: str | None
+    wallet: int
+    supplied: int
+    borrowed: int
+
+
+def faucet_taken_today(account: Account, asset: Asset) -> int:
+    from django.db.models import Sum
+    from django.utils import timezone
+
+    day_start = timezone.now().replace(hour=0, minute=0, second=0, microsecond=0)
+    return LedgerEntry.objects.filter(account=account, asset=asset, kind=LedgerEntry.Kind.FAUCET,
+                                      created_at__gte=day_start).aggregate(s=Sum("amount"))["s"] or 0
+
+
+def _units(amount: int, asset: Asset) -> str:
+    from core.amounts import format_amount
+
+    return f"{format_amount(amount, asset.decimals)} {asset.symbol}"
+
+
+def action_preview(*, account: Account, action: str, asset: Asset, amount: int | str | None,
+                   faucet_room: int = 0, now: int | None = None) -> ActionPreview:
+    """Health factor and borrowing power before -> after `action` of `amount` base units ("max": the limit;
+    None: only the before and the limit). Same order of checks as lending.services (Aave v3.3 ValidationLogic)."""
+    import copy
+
+    from core.aave.v3 import HEALTH_FACTOR_LIQUIDATION_THRESHOLD, borrow_allowed
+    from core.aave.wadray import ray_div
+
+    now = now_seconds() if now is None else now
+    positions = account_positions(account)
+    reads = reads_for(positions, [asset])
+    read = reads[asset.symbol]
+    before = health_of(positions, reads, now)
+    reserve = Reserve.objects.select_related("asset").get(asset=asset)
+    position = next((p for p in positions if p.reserve_id == reserve.pk), None)
+    if position is None:
+        position = Position(account=account, reserve=reserve)
+    wallet = WalletBalance.objects.filter(account=account, asset=asset).values_list("amount", flat=True).first() or 0
+    supplied, borrowed = position_amounts(position, reserve, now)
+    state = reserve_state(reserve)
+    income, debt_index = normalized_income(state, now), normalized_debt(state, now)
+
+    def changed(*, supply: int = 0, debt: int = 0, collateral: bool | None = None) -> Health:
+        moved = copy.copy(position)  # an unsaved copy: nothing is written
+        moved.scaled_supply += supply
+        moved.scaled_debt += debt
+        if collateral is not None:
+            moved.collateral_enabled = collateral
+        rest = [p for p in positions if p.reserve_id != reserve.pk]
+        return health_of([*rest, moved], reads, now)
+
+    refusal, all_of_it = None, False
+    if reserve.paused and action != "faucet":
+        refusal = f"The {asset.symbol} reserve is paused: no action is possible until an admin unpauses it."
+    elif reserve.frozen and action in ("supply", "borrow"):
+        refusal = f"The {asset.symbol} reserve is frozen: you can withdraw and repay, but not supply or borrow."
+
+    if action == "faucet":
+        limit = faucet_room
+    elif action == "supply":
+        limit = wallet
+        if reserve.supply_cap:
+            total = ray_mul(reserve.total_scaled_supply + reserve.accrued_to_treasury, income)
+            limit = min(limit, max(0, reserve.supply_cap * asset.unit - total))
+    elif action == "withdraw":
+        limit, all_of_it = min(supplied, reserve.virtual_balance), supplied <= reserve.virtual_balance
+        if position.collateral_enabled and before.by_lt.has_debt and read.lt_price:
+            # Keep HF >= 1: sum(collateral x LT) - debt is the threshold-weighted room (Aave GenericLogic).
+            room_base = (before.by_lt.total_collateral_base * before.by_lt.avg_liquidation_threshold_bps // 10_000
+                         - before.by_lt.total_debt_base)
+            safe = max(0, room_base) * 10_000 // reserve.liquidation_threshold_bps * asset.unit // read.lt_price
+            safe = safe * 999 // 1000  # rounding margin: the service's exact check must pass
+            if safe < limit:
+                limit, all_of_it = safe, False
+    elif action == "borrow":
+        price = read.reference_price
+        power = before.by_ltv.available_borrows_base
+        limit = min(power * asset.unit // price if price else 0, reserve.virtual_balance)
+        if reserve.borrow_cap:
+            total = ray_mul(reserve.total_scaled_debt, debt_index)
+            limit = min(limit, max(0, reserve.borrow_cap * asset.unit - total))
+        for _ in range(8):  # the floor above passes at once but for rounding; step down a little if not
+            if not limit or borrow_allowed(before.by_ltv, amount=limit, price=price, decimals=asset.decimals):
+                break
+            limit -= max(1, limit // 10**6)
+    elif action == "repay":
+        limit, all_of_it = min(borrowed, wallet), wallet >= borrowed
+    else:
+        raise ValueError(f"unknown action {action!r}")
+
+    if amount == "max":
+        amount = limit
+    after = None
+    if refusal is None and amount is not None:
+        refusal = _preview_refusal(action, asset, reserve, read, amount, limit, wallet, supplied, borrowed, before)
+        if refusal is None or action in ("withdraw", "borrow"):
+            if action == "supply":
+                first = position.scaled_supply == 0 and reserve.ltv_bps != 0 and reserve.collateral_enabled
+                after = changed(supply=ray_div(amount, income), collateral=True if first else None)
+            elif action == "withdraw":
+                out = min(amount, supplied)
+                after = changed(supply=-(position.scaled_supply if out == supplied else ray_div(out, income)),
+                                collateral=False if out == supplied else None)
+                if refusal is None and after.by_lt.has_debt and after.by_lt.health_factor < \
+                        HEALTH_FACTOR_LIQUIDATION_THRESHOLD and position.collateral_enabled:
+                    refusal = "This would drop your health factor below 1. Withdraw less or repay some debt first."
+            elif action == "borrow":
+                after = changed(debt=ray_div(amount, debt_index))
+            elif action == "repay":
+                pay = min(amount, borrowed)
+                after = changed(debt=-(position.scaled_debt if pay == borrowed else ray_div(pay, debt_index)))
+            else:
+                after = before
+    return ActionPreview(action, asset.symbol, asset.decimals, before, after, limit, all_of_it, refusal, wallet,
+                         supplied, borrowed)
+
+
+def _preview_refusal(action, asset, reserve, read, amount, limit, wallet, supplied, borrowed, before) -> str | None:
+    from core.aave.v3 import HEALTH_FACTOR_LIQUIDATION_THRESHOLD
+
+    if action == "faucet" and amount > limit:
+        return f"The faucet can still give you {_units(limit, asset)} today."
+    if action == "supply":
+        if amount > wallet:
+            return f"Your wallet holds {_units(wallet, asset)}; use the Faucet first."
+        if amount > limit:
+            return f"The supply cap leaves room for {_units(limit, asset)}."
+    if action == "withdraw":
+        if supplied == 0:
+            return f"You have no {asset.symbol} supplied."
+        if amount > supplied:
+            return f"You can withdraw at most {_units(supplied, asset)}."
+        if amount > reserve.virtual_balance:
+            return f"The pool holds only {_units(reserve.virtual_balance, asset)} of idle liquidity."
+    if action == "borrow":
+        if not reserve.borrowing_enabled:
+            return f"Borrowing {asset.symbol} is not enabled."
+        if read.blocks_borrowing:
+            return (f"The {asset.symbol} price is {read.blocks_borrowing}; borrowing is refused until the oracle "
+                    f"recovers.")
+        if before.by_ltv.total_collateral_base == 0:
+            return "You have no collateral. Supply a stock token first."
+        if before.by_lt.has_debt and before.by_lt.health_factor < HEALTH_FACTOR_LIQUIDATION_THRESHOLD:
+            return "Your health factor is below 1; repay before borrowing more."
+        if amount > reserve.virtual_balance:
+            return f"The pool holds only {_units(reserve.virtual_balance, asset)} to lend."
+        if amount > limit:
+            return f"That exceeds your borrowing power; you can borrow at most about {_units(limit, asset)}."
+    if action == "repay":
+        if borrowed == 0:
+            return f"You have no {asset.symbol} debt to repay."
+        if min(amount, borrowed) > wallet:
+            return f"Repaying needs that much in your wallet; it holds {_units(wallet, asset)}."
+    return None

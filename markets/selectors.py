@@ -5,10 +5,11 @@ import math
 from dataclasses import dataclass
 
 from core.aave.v3 import normalized_debt, normalized_income, utilization_ray
+from core.aave.v4 import PoolParameters
 from core.aave.wadray import RAY, SECONDS_PER_YEAR, ray_mul
 
-from .models import Asset, Reserve
-from .services import now_seconds, reserve_state
+from .models import Asset, Pool, Reserve
+from .services import POOL_PK, now_seconds, reserve_state
 
 
 @dataclass(frozen=True)
@@ -19,6 +20,7 @@ class MarketView:
     utilization_ray: int
     borrow_apy: str
     supply_apy: str
+    liquidation_engine: str = "v3.3"  # the pool's, the same for every reserve
 
 
 def apy_from_rate(rate_ray: int) -> str:
@@ -30,21 +32,53 @@ def apy_from_rate(rate_ray: int) -> str:
     return f"{apy * 100:.4f}"
 
 
-def market_view(reserve: Reserve, now: int | None = None) -> MarketView:
+def market_view(reserve: Reserve, now: int | None = None, engine: str | None = None) -> MarketView:
     now = now_seconds() if now is None else now
+    engine = pool_get().liquidation_engine if engine is None else engine
     state = reserve_state(reserve)
     supplied = ray_mul(reserve.total_scaled_supply + reserve.accrued_to_treasury, normalized_income(state, now))
     borrowed = ray_mul(reserve.total_scaled_debt, normalized_debt(state, now))
     return MarketView(reserve, supplied, borrowed,
                       utilization_ray(virtual_balance=reserve.virtual_balance,
                                       total_debt=ray_mul(reserve.total_scaled_debt, reserve.variable_borrow_index)),
-                      apy_from_rate(reserve.variable_borrow_rate), apy_from_rate(reserve.liquidity_rate))
+                      apy_from_rate(reserve.variable_borrow_rate), apy_from_rate(reserve.liquidity_rate), engine)
 
 
 def market_list() -> list[MarketView]:
-    now = now_seconds()
-    return [market_view(r, now) for r in Reserve.objects.select_related("asset").order_by("asset_id")]
+    now, engine = now_seconds(), pool_get().liquidation_engine
+    return [market_view(r, now, engine) for r in Reserve.objects.select_related("asset").order_by("asset_id")]
 
 
 def asset_list():
     return Asset.objects.order_by("id")
+
+
+def pool_get() -> Pool:
+    """The pool's one row (its liquidation engine and v4 knobs), created with the defaults on first read."""
+    pool, _ = Pool.objects.get_or_create(pk=POOL_PK)
+    return pool
+
+
+def pool_engine() -> tuple[str, PoolParameters]:
+    """(engine name, Aave v4 pool parameters in wad) for core.aave.engines.quote."""
+    pool = pool_get()
+    return pool.liquidation_engine, PoolParameters.from_bps(
+        target_health_factor_bps=pool.target_health_factor_bps,
+        liquidation_bonus_factor_bps=pool.liquidation_bonus_factor_bps,
+        health_factor_for_max_bonus_bps=pool.health_factor_for_max_bonus_bps)
+
+
+def asset_profile_params(asset: Asset, *, start_price: int | None = None):
+    """The asset's issuer-profile parameters for core.profiles (the simulated feed and feed_replay).
+
+    Daily volatility: the underlying's latest fitted sigma where prices ship, else the asset's volatility_bps."""
+    from core import profiles
+    from core.haircut import calibrated as haircut
+
+    sigma = (haircut.default_sigma(asset.underlying) if asset.underlying else None) or asset.volatility_bps / 10_000
+    return profiles.AssetParams(
+        symbol=asset.symbol, profile=asset.issuer_profile, underlying=asset.underlying, calendar=asset.calendar,
+        start_price=start_price or 100 * profiles.PRICE_UNIT, sigma_daily=sigma,
+        multiplier_bps=asset.price_multiplier_bps, max_leverage=asset.max_leverage, band_bps=asset.band_bps,
+        depth_usd=asset.depth_usd, valuation_interval_days=asset.valuation_interval_days,
+        blend_bps=asset.oracle_blend_bps, resells=asset.resells_profile, venue_hours=asset.venue_hours or "24/7")

@@ -11,10 +11,12 @@ from django.utils import timezone
 
 from common.errors import DomainError, ValidationFailed
 from common.services import audit_record, audit_reverter, audit_unchanged_since
+from core.aave.engines import ENGINES, V4
 from core.aave.v3 import RateParams, ReserveState, update_rates_and_virtual_balance, update_state
+from core.aave.v4 import PoolConfigError, PoolParameters, validate_collateral
 from core.aave.wadray import PERCENTAGE_FACTOR, percent_mul
 
-from .models import Asset, Reserve
+from .models import Asset, Pool, Reserve
 
 # PoolConfigurator / ReserveConfiguration bounds
 MAX_VALID_CAP = 68_719_476_735
@@ -132,10 +134,13 @@ def reserve_update_parameters(*, symbol: str, actor, changes: dict, reason: str)
     unknown = set(changes) - set(Reserve.PARAMETER_FIELDS)
     if unknown:
         raise ValidationFailed({sorted(unknown)[0]: f"Unknown parameter: {sorted(unknown)[0]}."})
+    pool = _pool_lock()  # before the reserve, as pool_update_parameters: one lock order, and no race with it
     reserve = Reserve.objects.select_for_update().select_related("asset").get(asset__symbol=symbol)
     cfg = {f: getattr(reserve, f) for f in Reserve.PARAMETER_FIELDS}
     new_cfg = {**cfg, **changes}
     errors = validate_reserve_config(new_cfg)
+    if not errors and pool.liquidation_engine == V4:
+        errors = _v4_collateral_errors(symbol, new_cfg)
     if errors:
         raise ValidationFailed(errors)
     changed = {f: v for f, v in changes.items() if cfg[f] != v}
@@ -155,6 +160,102 @@ def reserve_update_parameters(*, symbol: str, actor, changes: dict, reason: str)
     reserve_update_rates(reserve=reserve)
     reserve.save()
     return reserve
+
+
+# --- the pool: its liquidation engine and Aave v4's pool-level knobs ------------------------------------------
+
+POOL_TARGET = "pool:default"  # audit target; the reverter is registered as "pool"
+MAX_POOL_HF_BPS = 65_535  # a target HF of 6.5 is already absurd; keeps the column in range
+
+
+POOL_PK = 1  # the pool is one row
+
+
+def _pool_lock() -> Pool:
+    Pool.objects.get_or_create(pk=POOL_PK)  # created with the defaults (v3.3) on first use
+    return Pool.objects.select_for_update().get(pk=POOL_PK)
+
+
+def _v4_collateral_error(symbol: str, cfg: dict) -> str | None:
+    """Aave v4 Spoke._validateDynamicReserveConfig on a collateral reserve: percentMulUp(B_max, LT) < 100%."""
+    if not cfg["liquidation_threshold_bps"]:
+        return None
+    try:
+        validate_collateral(max_bonus_bps=cfg["liquidation_bonus_bps"],
+                            collateral_factor_bps=cfg["liquidation_threshold_bps"])
+    except PoolConfigError:
+        return (f"{symbol}: bonus {cfg['liquidation_bonus_bps']} x threshold {cfg['liquidation_threshold_bps']} bps "
+                "reaches 100%; Aave v4 needs it strictly below (its target formula would divide by zero).")
+    return None
+
+
+def _v4_collateral_errors(symbol: str, cfg: dict) -> dict[str, str]:
+    message = _v4_collateral_error(symbol, cfg)
+    return {"liquidation_bonus_bps": f"{message} The pool runs the v4 engine."} if message else {}
+
+
+_POOL_FIELD = {"target_health_factor": "target_health_factor_bps",
+               "health_factor_for_max_bonus": "health_factor_for_max_bonus_bps",
+               "liquidation_bonus_factor_bps": "liquidation_bonus_factor_bps"}
+
+
+def validate_pool_config(cfg: dict) -> dict[str, str]:
+    """The configuration a pool change would produce: a known engine, v4's LiquidationConfig bounds (T >= 1,
+    h_max < 1, 0 <= f <= 100%), and under v4 every collateral reserve with bonus x LT strictly below 100%."""
+    errors: dict[str, str] = {}
+    if cfg["liquidation_engine"] not in ENGINES:
+        errors["liquidation_engine"] = f"The liquidation engine must be one of {', '.join(ENGINES)}."
+    for name in Pool.PARAMETER_FIELDS[1:]:
+        value = cfg[name]
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_POOL_HF_BPS:
+            errors[name] = f"{name} must be an integer between 0 and {MAX_POOL_HF_BPS} bps."
+    if errors:
+        return errors
+    try:
+        PoolParameters.from_bps(**{f: cfg[f] for f in Pool.PARAMETER_FIELDS[1:]})
+    except PoolConfigError as exc:
+        return {_POOL_FIELD[exc.field]: f"{exc} (in bps: 10000 = 1.0)"}
+    if cfg["liquidation_engine"] == V4:
+        for reserve in Reserve.objects.select_related("asset").order_by("pk"):
+            message = _v4_collateral_error(reserve.asset.symbol,
+                                           {f: getattr(reserve, f) for f in Reserve.PARAMETER_FIELDS})
+            if message:
+                return {"liquidation_engine": f"Cannot switch to v4: {message} Lower its bonus or threshold first."}
+    return errors
+
+
+@transaction.atomic
+def pool_update_parameters(*, actor, changes: dict, reason: str) -> Pool:
+    """The one path for a pool change (the liquidation engine, v4's target HF, bonus factor, HF for max bonus):
+    validate the resulting config, write, audit each field in the same transaction."""
+    if not (reason or "").strip():
+        raise ValidationFailed({"reason": "A reason is required for every parameter change."})
+    unknown = sorted(set(changes) - set(Pool.PARAMETER_FIELDS))
+    if unknown:
+        raise ValidationFailed({unknown[0]: f"Unknown parameter: {unknown[0]}."})
+    pool = _pool_lock()  # reserve changes take this lock first too: the v4 check sees every committed reserve
+    cfg = {f: getattr(pool, f) for f in Pool.PARAMETER_FIELDS}
+    new_cfg = {**cfg, **changes}
+    errors = validate_pool_config(new_cfg)
+    if errors:
+        raise ValidationFailed(errors)
+    changed = {f: v for f, v in changes.items() if cfg[f] != v}
+    for field, value in changed.items():
+        setattr(pool, field, value)
+        audit_record(actor=actor, target=POOL_TARGET, field=field, old=cfg[field], new=value, reason=reason.strip())
+    if changed:
+        pool.save(update_fields=list(changed))
+    return pool
+
+
+@audit_reverter("pool")
+def _revert_pool_parameter(entry, *, symbol: str, actor, note: str) -> None:
+    pool = _pool_lock()
+    audit_unchanged_since(entry, getattr(pool, entry.field))
+    try:
+        pool_update_parameters(actor=actor, changes={entry.field: entry.old_value}, reason=note)
+    except ValidationFailed as exc:
+        raise DomainError(f"The old value no longer fits: {exc.message}", code="invalid", field=exc.field) from None
 
 
 STABLE = dict(kind=Asset.Kind.STABLECOIN, decimals=6, issuer_profile=Asset.IssuerProfile.STABLECOIN, calendar="24/7",
@@ -181,9 +282,29 @@ STOCKS = [
      10_750, 350),
     ("AMZNrh", "Amazon (Robinhood stock token, 24/5)", "stock_token", "robinhood", "AMZN", "XNYS", 5_000, 6_000,
      10_750, 200),
-    ("SPACEXpre", "SpaceX pre-IPO (valuation oracle)", "pre_ipo", "pre_ipo", "SPACEX", "ALWAYS_CLOSED", 2_000,
-     3_000, 11_500, 250),
+    ("SPACEXpre", "SpaceX pre-IPO (Jarsy-style valuation token)", "pre_ipo", "jarsy", "SPACEX", "ALWAYS_CLOSED",
+     2_000, 3_000, 11_500, 250),
+    # one asset of every other issuer profile (core.profiles); the README's table gives the reasoning
+    ("NVDAss", "NVIDIA (StableStock)", "stock_token", "stablestock", "NVDA", "XNYS", 4_500, 5_500, 10_750, 300),
+    ("TSLAperp", "Tesla stock perp (Aster)", "stock_token", "aster_perp", "TSLA", "XNYS", 4_500, 5_500, 10_750, 350),
+    ("NVDAxyz", "NVIDIA (Trade.xyz HIP-3)", "stock_token", "trade_xyz", "NVDA", "XNYS", 4_500, 5_500, 10_750, 300),
+    ("OPENAIv", "OpenAI pre-IPO (Ventuals HIP-3)", "pre_ipo", "ventuals", "OPENAI", "ALWAYS_CLOSED", 1_500, 2_500,
+     11_500, 500),
+    ("AAPLbn", "Apple on Binance (via Ondo, 24/7)", "stock_token", "cex_wallet", "AAPL", "XNYS", 4_000, 5_000,
+     10_750, 170),
+    ("TSLAbb", "Tesla on Bybit (24/5 contract on xStocks)", "stock_token", "cex_wallet", "TSLA", "XNYS", 5_000,
+     6_000, 10_750, 350),
 ]
+# Profile parameters (markets.Asset fields) by symbol; reasoning in the README ("Issuer profiles").
+PROFILE_FIELDS = {
+    "SPACEXpre": dict(valuation_interval_days=90),
+    "NVDAss": dict(depth_usd=500_000, supply_cap=20_000),
+    "TSLAperp": dict(band_bps=300, depth_usd=200_000),
+    "NVDAxyz": dict(max_leverage=10, depth_usd=100_000),
+    "OPENAIv": dict(valuation_interval_days=60, oracle_blend_bps=5_000, depth_usd=50_000, supply_cap=50_000),
+    "AAPLbn": dict(resells_profile="ondo_global_markets", venue_hours="24/7"),
+    "TSLAbb": dict(resells_profile="xstocks", venue_hours="24/5"),
+}
 STOCK_RESERVE = dict(reserve_factor_bps=1_000, liquidation_protocol_fee_bps=1_000, borrowing_enabled=False,
                      supply_cap=10_000_000, borrow_cap=0, optimal_usage_bps=4_500, base_rate_bps=0,
                      slope1_bps=700, slope2_bps=30_000)
@@ -195,9 +316,12 @@ def universe_load() -> list[Asset]:
     assets = []
     specs = [("USDC", "USD Coin", STABLE, STABLE_RESERVE), ("USDT", "Tether USD", STABLE, STABLE_RESERVE)]
     for sym, name, kind, issuer, underlying, cal, ltv, lt, bonus, vol in STOCKS:
+        extra = dict(PROFILE_FIELDS.get(sym, {}))
+        caps = {"supply_cap": extra.pop("supply_cap")} if "supply_cap" in extra else {}
         specs.append((sym, name, dict(kind=kind, decimals=18, issuer_profile=issuer, underlying=underlying,
-                                      calendar=cal, volatility_bps=vol),
-                      dict(STOCK_RESERVE, ltv_bps=ltv, liquidation_threshold_bps=lt, liquidation_bonus_bps=bonus)))
+                                      calendar=cal, volatility_bps=vol, **extra),
+                      dict(STOCK_RESERVE, ltv_bps=ltv, liquidation_threshold_bps=lt, liquidation_bonus_bps=bonus,
+                           **caps)))
     for sym, name, asset_fields, reserve_fields in specs:
         asset, _ = Asset.objects.get_or_create(symbol=sym, defaults=dict(name=name, **asset_fields))
         reserve, created = Reserve.objects.get_or_create(asset=asset, defaults=reserve_fields)
@@ -213,6 +337,7 @@ def universe_load() -> list[Asset]:
 
 @audit_reverter("reserve")
 def _revert_reserve_parameter(entry, *, symbol: str, actor, note: str) -> None:
+    _pool_lock()  # the lock order of reserve_update_parameters: pool, then reserve
     reserve = Reserve.objects.select_for_update().get(asset__symbol=symbol)
     audit_unchanged_since(entry, getattr(reserve, entry.field))
     try:

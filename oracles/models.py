@@ -80,8 +80,14 @@ class Backtest(models.Model):
     policies = models.JSONField(default=list)
     parameters = models.JSONField(default=dict, blank=True, help_text="What-if overrides of the reserve's "
                                   "ltv_bps, liquidation_threshold_bps, liquidation_bonus_bps")
+    # run options: engine "" = the pool's at run time; seize_at prices the seized collateral; seed fixes the
+    # recommendation's simulated paths (None: drawn at run time and reported in the result)
+    engine = models.CharField(max_length=8, blank=True, default="", help_text='"v3.3", "v4" or "" (the pool\'s)')
+    seize_at = models.CharField(max_length=10, default="reference")
+    seed = models.BigIntegerField(null=True, blank=True)
+    recommend = models.BooleanField(default=False)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED, db_index=True)
-    processed = models.PositiveIntegerField(default=0)  # sessions walked, over all policies
+    processed = models.PositiveIntegerField(default=0)  # sessions walked, over all policies (and screens)
     total = models.PositiveIntegerField(default=0)
     result = models.JSONField(null=True, blank=True)
     error = models.TextField(blank=True)

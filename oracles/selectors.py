@@ -32,10 +32,19 @@ class OracleRead:
     liquidations_paused: bool = False
     grace_until: datetime | None = None
     apply_to_liquidation_threshold: bool = False
+    profile: str = ""  # the asset's issuer profile (core.profiles)
+    band_low: int | None = None  # the profile's price band (Aster, Trade.xyz), None where it has none
+    band_high: int | None = None
 
     @property
     def effective_price(self) -> int:
-        """Lower band: price x (1 - haircut), floor."""
+        """Lower band: price x (1 - haircut), floor; for an own-market profile while closed, no more than the
+        token's own price (core.profiles.effective_price)."""
+        from core import profiles
+
+        if self.profile in profiles.PROFILES:
+            return profiles.effective_price(self.profile, reference=self.reference_price, token=self.token_price,
+                                            haircut_bps=self.haircut_bps, closed=not self.is_open)
         return self.reference_price * (BPS - self.haircut_bps) // BPS
 
     @property
@@ -56,6 +65,19 @@ class OracleRead:
     @property
     def lt_price(self) -> int:
         return self.effective_price if self.apply_to_liquidation_threshold else self.reference_price
+
+    @property
+    def seize_price(self) -> int:
+        """The price at which a liquidation turns debt repaid into collateral seized: the reference price, never
+        the haircut one (a haircut decides whether and how much debt, not how many tokens; DESIGN.md s2). Where
+        the profile has its own market (core.profiles: StableStock's pool, Aster, Trade.xyz, Ventuals) and the
+        stock market is shut, the token's own price: that is what the seized tokens sell for."""
+        from core import profiles
+
+        profile = profiles.PROFILES.get(self.profile)
+        if profile is not None and profile.own_market and not self.is_open and self.token_price > 0:
+            return self.token_price
+        return self.reference_price
 
     @property
     def blocks_borrowing(self) -> str | None:
@@ -108,14 +130,20 @@ def _read(asset: Asset, feed: OracleFeed | None, policy: HaircutPolicy | None, a
     # price: "unknown", which blocks borrowing and is skipped by readers, never an error.
     if rnd is None or policy is None:
         return OracleRead(asset.symbol, 0, 0, 0, state.session, state.is_open, state.closure_kind, 0, ("unknown",),
-                          None, None, None, feed.source if feed is not None else "none")
+                          None, None, None, feed.source if feed is not None else "none", profile=asset.issuer_profile)
     manual = feed.source == OracleFeed.Source.MANUAL
     flags: list[str] = []
     changed = feed.last_changed_at or rnd.created_at
     age = max(0, int((at - changed).total_seconds()))
     token_price = rnd.reference_price if manual else rnd.token_price
     if not manual:
-        if state.is_open and age > feed.heartbeat_seconds:
+        if asset.issuer_profile == Asset.IssuerProfile.JARSY:  # always closed: its own rule (core.profiles)
+            from core.profiles import AssetParams, jarsy_stale
+
+            if jarsy_stale(AssetParams(asset.symbol, "jarsy", valuation_interval_days=asset.valuation_interval_days),
+                           changed, at, changed):
+                flags.append("stale")
+        elif state.is_open and age > feed.heartbeat_seconds:
             flags.append("stale")
         if abs(token_price - rnd.reference_price) * BPS > DEPEG_BPS * rnd.reference_price:
             flags.append("depeg")
@@ -127,6 +155,7 @@ def _read(asset: Asset, feed: OracleFeed | None, policy: HaircutPolicy | None, a
         if opened is not None and at < opened + timedelta(seconds=policy.reopen_grace_seconds):
             grace_until = opened + timedelta(seconds=policy.reopen_grace_seconds)
     paused = bool(policy.pause_liquidations_when_closed and not state.is_open)
+    band = _band(asset, rnd.reference_price)
     if manual and policy.manual_price_liquidations == "hold":
         paused = True
     return OracleRead(
@@ -146,7 +175,21 @@ def _read(asset: Asset, feed: OracleFeed | None, policy: HaircutPolicy | None, a
         liquidations_paused=paused,
         grace_until=grace_until,
         apply_to_liquidation_threshold=policy.apply_to_liquidation_threshold,
+        profile=asset.issuer_profile,
+        band_low=band[0] if band else None,
+        band_high=band[1] if band else None,
     )
+
+
+def _band(asset: Asset, reference: int) -> tuple[int, int] | None:
+    """The profile's band around the reference (frozen at the last close while shut), in price units."""
+    from core.profiles import AssetParams
+
+    fraction = AssetParams(asset.symbol, asset.issuer_profile, max_leverage=asset.max_leverage,
+                           band_bps=asset.band_bps, resells=asset.resells_profile).band_fraction
+    if not fraction:
+        return None
+    return round(reference * (1 - fraction)), round(reference * (1 + fraction))
 
 
 def _last_open(calendar: str, at: datetime) -> datetime | None:
@@ -184,3 +227,64 @@ def backtest_list():
 
 def backtest_get(*, backtest_id: int):
     return backtest_list().filter(pk=backtest_id).first()
+
+
+def round_history(asset: Asset, *, days: int = 30, points: int = 600) -> list[OracleRound]:
+    """The asset's rounds over the last `days`, thinned evenly by round number to about `points` (a chart's worth;
+    a live feed writes thousands a day), oldest first, the latest always included."""
+    from django.db.models.functions import Mod
+
+    rounds = OracleRound.objects.filter(asset=asset, created_at__gte=timezone.now() - timedelta(days=days))
+    step = max(1, rounds.count() // points)
+    picked = list(rounds.annotate(k=Mod("round_id", step)).filter(k=0).order_by("created_at", "id")) if step > 1 \
+        else list(rounds.order_by("created_at", "id"))
+    latest = OracleRound.objects.filter(asset=asset).order_by("-created_at", "-id").first()
+    if latest is not None and (not picked or picked[-1].pk != latest.pk):
+        picked.append(latest)
+    return picked
+
+
+def rounds_effective_prices(asset: Asset, rounds) -> list[int]:
+    """Each round's reference price after the haircut policy in force now would have cut it at that instant
+    (its closure kind), floor, as OracleRead.effective_price."""
+    from core.clock import MarketClock
+
+    policy = HaircutPolicy.objects.filter(asset=asset).first()
+    if policy is None or asset.kind == Asset.Kind.STABLECOIN:
+        return [r.reference_price for r in rounds]
+    from core import profiles
+
+    clock = MarketClock.get(asset.calendar)
+    out = []
+    for r in rounds:
+        state = clock.state(r.created_at)
+        haircut = policy_haircut_bps(policy, asset, state.closure_kind)
+        if asset.issuer_profile in profiles.PROFILES:  # own-market profiles: no more than the token while shut
+            out.append(profiles.effective_price(asset.issuer_profile, reference=r.reference_price,
+                                                token=r.token_price, haircut_bps=haircut, closed=not state.is_open))
+        else:
+            out.append(r.reference_price * (BPS - haircut) // BPS)
+    return out
+
+
+def weekend_replay(asset: Asset, *, now: datetime, seed: int = 0):
+    """feed_replay of the last full weekend before `now` (Friday 12:00 to Monday 12:00 ET, hourly): what the
+    asset's issuer profile does while NYSE is shut, for the asset page."""
+    from zoneinfo import ZoneInfo
+
+    from core import profiles
+    from core.amounts import parse_price
+    from markets.selectors import asset_profile_params
+
+    from .services import START_PRICES
+
+    et = ZoneInfo("America/New_York")
+    day = (now.astimezone(et) - timedelta(days=3)).date()
+    friday = day - timedelta(days=(day.weekday() - 4) % 7)
+    start = datetime(friday.year, friday.month, friday.day, 12, tzinfo=et)
+    params = asset_profile_params(asset, start_price=parse_price(START_PRICES.get(asset.underlying, "100")))
+    try:
+        return profiles.replay(params, start, start + timedelta(days=3), timedelta(hours=1), seed,
+                               haircuts=asset_haircut_table(asset))
+    except ValueError:  # outside the compiled calendar
+        return []

@@ -73,24 +73,11 @@ def set_reserve(symbol: str, **fields) -> Reserve:
 
 
 def ledger_mismatches() -> list[str]:
-    """Broken bookkeeping, per reserve: tokens conserved (wallets + the pool's virtual balance == minted, i.e.
-    ledger kinds faucet + mint) and scaled totals equal to the sum of the positions. Empty when balanced."""
-    from lending.models import LedgerEntry, Position, WalletBalance
+    """Broken bookkeeping, per reserve (lending.books: tokens conserved, scaled totals equal to the positions).
+    Empty when balanced."""
+    from lending.books import ledger_problems
 
-    problems = []
-    for reserve in Reserve.objects.select_related("asset").order_by("pk"):
-        symbol = reserve.asset.symbol
-        minted = sum(LedgerEntry.objects.filter(asset=reserve.asset, kind__in=["faucet", "mint"])
-                     .values_list("amount", flat=True))
-        wallets = sum(WalletBalance.objects.filter(asset=reserve.asset).values_list("amount", flat=True))
-        if wallets + reserve.virtual_balance != minted:
-            problems.append(f"{symbol}: wallets {wallets} + pool {reserve.virtual_balance} != minted {minted}")
-        rows = Position.objects.filter(reserve=reserve).values_list("scaled_supply", "scaled_debt")
-        supply, debt = sum(r[0] for r in rows), sum(r[1] for r in rows)
-        if (supply, debt) != (reserve.total_scaled_supply, reserve.total_scaled_debt):
-            problems.append(f"{symbol}: positions ({supply}, {debt}) != totals "
-                            f"({reserve.total_scaled_supply}, {reserve.total_scaled_debt})")
-    return problems
+    return ledger_problems()
 
 
 def make_borrower():
@@ -117,3 +104,26 @@ def superuser_page_client():
     client = Client()
     client.force_login(user)
     return client
+
+
+def small_gap_sampler():
+    """Empirical gaps from one ticker's file (TSLA), so a Monte Carlo test needs not load every ticker's."""
+    from core.clock import MarketClock
+    from core.haircut import calibrated as haircut
+    from core.simulation.paths import GapSampler
+
+    rows = haircut.closures("TSLA", *haircut.read_bars(haircut.PRICES_DIR / "TSLA.csv"),
+                            MarketClock.get("XNYS").gap_kind)
+    return GapSampler.from_closures(rows)
+
+
+def make_montecarlo_run(**overrides):
+    """A small queued Monte Carlo run (the universe made first); its chunk tasks are not sent (no commit)."""
+    from risklab.services import montecarlo_create
+
+    if not Asset.objects.exists():
+        make_universe(seed=False)
+    args = dict(assets=["TSLAx", "SPYx"], engines=["v3.3", "v4"], policy="calibrated", paths="simulated", n_paths=5,
+                hours=24 * 9, accounts=60, seed=4, chunk_size=2)
+    args.update(overrides)
+    return montecarlo_create(**args)

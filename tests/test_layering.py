@@ -1,5 +1,6 @@
 """The pure core stays free of Django, and imports point one way:
-core <- common <- markets <- oracles <- lending <- frontend, with config on top. Imports inside functions count."""
+core <- common <- markets <- oracles <- risklab <- lending <- frontend, with config on top. Imports inside functions
+count."""
 import ast
 import pathlib
 import subprocess
@@ -8,7 +9,8 @@ import sys
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-ORDER = {"core": 0, "common": 1, "markets": 2, "oracles": 3, "lending": 4, "frontend": 5, "config": 6}
+ORDER = {"core": 0, "common": 1, "markets": 2, "oracles": 3, "risklab": 4, "lending": 5, "frontend": 6,
+         "config": 7}
 CORE_MODULES = sorted(".".join(p.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
                       for p in (ROOT / "core").rglob("*.py"))
 

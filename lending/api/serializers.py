@@ -222,7 +222,19 @@ class WhatIfAccountSerializer(serializers.Serializer):
     bad_debt_usd = serializers.CharField()
 
 
+class WhatIfLiquidatedSerializer(serializers.Serializer):
+    account = serializers.IntegerField()
+    username = serializers.CharField(allow_null=True)
+    health_factor_before = serializers.CharField()
+    health_factor_after = serializers.CharField(allow_null=True)
+    debt_repaid_usd = serializers.CharField()
+    collateral_seized_usd = serializers.CharField(help_text="at the seize (reference) price")
+    bad_debt_usd = serializers.CharField()
+    liquidations = serializers.IntegerField(help_text="keeper steps on this account")
+
+
 class WhatIfSerializer(serializers.Serializer):
+    engine = serializers.CharField(help_text="the pool's liquidation engine: v3.3 or v4")
     at = serializers.CharField(allow_null=True)
     shocks_bps = serializers.DictField(child=serializers.IntegerField())
     accounts_screened = serializers.IntegerField(help_text="found by the set-based screen")
@@ -239,6 +251,8 @@ class WhatIfSerializer(serializers.Serializer):
     blocked = serializers.DictField(child=serializers.IntegerField())
     by_asset = serializers.DictField(child=serializers.DictField(child=serializers.CharField()))
     worst_accounts = WhatIfAccountSerializer(many=True)
+    liquidated_accounts = WhatIfLiquidatedSerializer(many=True, help_text="deepest first, at most 1,000")
+    liquidated_accounts_truncated = serializers.BooleanField()
 
 
 @extend_schema_field({"type": "integer"})

@@ -1,14 +1,62 @@
 from rest_framework import serializers
 
-from common.api.fields import AmountField, RayField, StrictBooleanField, StrictIntegerField
+from common.api.fields import AmountField, RayField, StrictBooleanField, StrictChoiceField, StrictIntegerField
+from core.aave.engines import ENGINES
 
 from ..models import Asset
 
 
 class AssetSerializer(serializers.ModelSerializer):
+    """An asset with its issuer profile (core.profiles) and the profile's own parameters (0 or "" where unused)."""
+
+    profile_label = serializers.SerializerMethodField()
+    token_hours = serializers.SerializerMethodField(help_text='When the token itself trades: "24/7", "24/5", '
+                                                              '"none"')
+    mint_window = serializers.SerializerMethodField(help_text="When the issuer mints and redeems")
+    closed_market_rule = serializers.SerializerMethodField(help_text="What applies while NYSE is shut")
+    band_fraction_bps = serializers.SerializerMethodField(
+        help_text="Half-width of the profile's price band around the last reference, bps; null without a band")
+    resells_profile = serializers.CharField(read_only=True, help_text='CEX wallet: the issuer_profile it resells; '
+                                                                      '"" otherwise')
+
     class Meta:
         model = Asset
-        fields = ["symbol", "name", "kind", "decimals", "issuer_profile", "underlying", "calendar"]
+        fields = ["symbol", "name", "kind", "decimals", "issuer_profile", "underlying", "calendar",
+                  "profile_label", "token_hours", "mint_window", "closed_market_rule", "price_multiplier_bps",
+                  "max_leverage", "band_bps", "band_fraction_bps", "depth_usd", "valuation_interval_days",
+                  "oracle_blend_bps", "resells_profile", "venue_hours"]
+
+    @staticmethod
+    def _profile(asset: Asset):
+        from core.profiles import PROFILES
+
+        return PROFILES[asset.issuer_profile]
+
+    def get_profile_label(self, asset: Asset) -> str:
+        return self._profile(asset).label
+
+    def get_token_hours(self, asset: Asset) -> str:
+        hours = self._profile(asset).token_hours
+        return (asset.venue_hours or "24/7") if hours == "per venue" else hours
+
+    def get_mint_window(self, asset: Asset) -> str:
+        from core.profiles import PROFILES
+
+        profile = PROFILES.get(asset.resells_profile) or self._profile(asset)
+        return profile.mint_window
+
+    def get_closed_market_rule(self, asset: Asset) -> str:
+        from core.profiles import PROFILES
+
+        return (PROFILES.get(asset.resells_profile) or self._profile(asset)).closed_rule \
+            if asset.issuer_profile == Asset.IssuerProfile.CEX_WALLET else self._profile(asset).closed_rule
+
+    def get_band_fraction_bps(self, asset: Asset) -> int | None:
+        from core.profiles import AssetParams
+
+        fraction = AssetParams(asset.symbol, asset.issuer_profile, max_leverage=asset.max_leverage,
+                               band_bps=asset.band_bps, resells=asset.resells_profile).band_fraction
+        return round(fraction * 10_000) if fraction else None
 
 
 _DECIMALS = "reserve.asset.decimals"
@@ -49,6 +97,7 @@ class MarketSerializer(serializers.Serializer):
     deficit = AmountField(source="reserve.deficit", decimals_from=_DECIMALS,
                           help_text="Bad debt, decimal string in token units")
     grace_until = serializers.DateTimeField(source="reserve.grace_until", allow_null=True)
+    liquidation_engine = serializers.ChoiceField(choices=ENGINES, help_text="The pool's liquidation rules")
 
 
 _BPS = dict(min_value=0, max_value=100_000, required=False)
@@ -72,6 +121,34 @@ class MarketPatchSerializer(serializers.Serializer):
     base_rate_bps = StrictIntegerField(**_BPS)
     slope1_bps = StrictIntegerField(**_BPS)
     slope2_bps = StrictIntegerField(**_BPS)
+    reason = serializers.CharField(max_length=1000, allow_blank=False, trim_whitespace=True)
+
+    def to_internal_value(self, data):
+        unknown = sorted(set(data) - set(self.fields)) if isinstance(data, dict) else []
+        if unknown:
+            raise serializers.ValidationError({unknown[0]: [f"Unknown field {unknown[0]}."]}, code="unknown_field")
+        return super().to_internal_value(data)
+
+
+class PoolSerializer(serializers.Serializer):
+    """The pool: its liquidation engine and Aave v4's pool-level knobs (health factors in bps, 10000 = 1.0)."""
+
+    liquidation_engine = serializers.ChoiceField(choices=ENGINES, help_text="v3.3 (close factor) or v4 (target HF)")
+    target_health_factor_bps = serializers.IntegerField(help_text="v4: the HF a liquidation restores (>= 10000)")
+    liquidation_bonus_factor_bps = serializers.IntegerField(
+        help_text="v4: B_min = 100% + (B_max - 100%) x this (0-10000)")
+    health_factor_for_max_bonus_bps = serializers.IntegerField(
+        help_text="v4: at or below this HF the bonus is the reserve's maximum (< 10000)")
+
+
+class PoolPatchSerializer(serializers.Serializer):
+    """Any subset of the pool's parameters plus a required reason. Integers must be JSON integers."""
+
+    liquidation_engine = StrictChoiceField(ENGINES, required=False,
+                                           message=f"liquidation_engine must be one of {', '.join(ENGINES)}.")
+    target_health_factor_bps = StrictIntegerField(min_value=10_000, max_value=65_535, required=False)
+    liquidation_bonus_factor_bps = StrictIntegerField(min_value=0, max_value=10_000, required=False)
+    health_factor_for_max_bonus_bps = StrictIntegerField(min_value=0, max_value=9_999, required=False)
     reason = serializers.CharField(max_length=1000, allow_blank=False, trim_whitespace=True)
 
     def to_internal_value(self, data):

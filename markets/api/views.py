@@ -7,7 +7,7 @@ from common.errors import NotFound
 
 from .. import selectors, services
 from ..models import Reserve, is_symbol
-from .serializers import AssetSerializer, MarketPatchSerializer, MarketSerializer
+from .serializers import AssetSerializer, MarketPatchSerializer, MarketSerializer, PoolPatchSerializer, PoolSerializer
 
 
 class AssetListView(generics.ListAPIView):
@@ -61,3 +61,22 @@ class AdminMarketView(APIView):
                                                      reason=reason)
         return Response(MarketSerializer(selectors.market_view(reserve)).data)
 
+
+
+class AdminPoolView(APIView):
+    """The pool's liquidation engine (v3.3 or v4) and Aave v4's knobs; every change audited with a reason."""
+
+    permission_classes = [permissions.IsAdminUser]
+
+    @extend_schema(responses=PoolSerializer)
+    def get(self, request):
+        return Response(PoolSerializer(selectors.pool_get()).data)
+
+    @extend_schema(request=PoolPatchSerializer, responses=PoolSerializer)
+    def patch(self, request):
+        serializer = PoolPatchSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        changes = dict(serializer.validated_data)
+        reason = changes.pop("reason")
+        pool = services.pool_update_parameters(actor=request.user, changes=changes, reason=reason)
+        return Response(PoolSerializer(pool).data)

@@ -20,8 +20,11 @@ from core.clock import CLOSURE_KINDS
 class OraclePriceSerializer(serializers.Serializer):
     symbol = serializers.CharField()
     reference_price = serializers.CharField(help_text="USD decimal string")
-    token_price = serializers.CharField(help_text="USD decimal string, the token's own 24/7 price")
-    effective_price = serializers.CharField(help_text="reference x (1 - haircut)")
+    token_price = serializers.CharField(help_text="USD decimal string: the token's own market price (the issuer "
+                                                  "profile's; its last one while that market is shut)")
+    effective_price = serializers.CharField(help_text="reference x (1 - haircut); for an own-market profile "
+                                                      "(StableStock, Aster, Trade.xyz, Ventuals) while closed, "
+                                                      "no more than token_price")
     haircut_bps = serializers.IntegerField()
     session = serializers.CharField()
     is_open = serializers.BooleanField()
@@ -31,6 +34,12 @@ class OraclePriceSerializer(serializers.Serializer):
     round = serializers.IntegerField(allow_null=True)
     updated_at = serializers.DateTimeField(allow_null=True)
     source = serializers.CharField()
+    issuer_profile = serializers.CharField(help_text="core.profiles: how the token behaves while NYSE is shut")
+    band_low = serializers.CharField(allow_null=True, help_text="USD decimal string; null where the profile has "
+                                                                "no band (Aster, Trade.xyz have one)")
+    band_high = serializers.CharField(allow_null=True, help_text="USD decimal string; null without a band")
+    depeg = serializers.BooleanField(help_text="the token's own price is more than 2% from the reference")
+    seize_price = serializers.CharField(help_text="USD decimal string: the price seized collateral is counted at")
 
     @staticmethod
     def from_read(read) -> dict:
@@ -40,6 +49,10 @@ class OraclePriceSerializer(serializers.Serializer):
             "haircut_bps": read.haircut_bps, "session": read.session, "is_open": read.is_open,
             "closure_kind": read.closure_kind, "price_age_seconds": read.price_age_seconds,
             "flags": list(read.flags), "round": read.round_id, "updated_at": read.updated_at, "source": read.source,
+            "issuer_profile": read.profile,
+            "band_low": None if read.band_low is None else format_price(read.band_low),
+            "band_high": None if read.band_high is None else format_price(read.band_high),
+            "depeg": "depeg" in read.flags, "seize_price": format_price(read.seize_price),
         }
 
 
@@ -106,6 +119,10 @@ class ShockSerializer(serializers.Serializer):
     reason = ReasonField()
 
 
+class UnpinSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=1000, help_text="required: goes to the audit trail")
+
+
 class ShockResultSerializer(serializers.Serializer):
     applied = serializers.BooleanField()
     at = serializers.CharField()
@@ -165,6 +182,16 @@ class BacktestInSerializer(serializers.Serializer):
     parameters = serializers.DictField(child=serializers.IntegerField(), required=False,
                                        help_text="what-if overrides: ltv_bps, liquidation_threshold_bps, "
                                                  "liquidation_bonus_bps")
+    engine = StrictChoiceField(["v3.3", "v4"], required=False, message='engine must be "v3.3" or "v4".',
+                               help_text="liquidation rules; omitted: the pool's engine")
+    seize_at = StrictChoiceField(["reference", "haircut"], required=False, default="reference",
+                                 message='seize_at must be "reference" or "haircut".',
+                                 help_text="price the seized collateral is counted at: reference (default) or "
+                                           "haircut (the old rule, to compare)")
+    seed = StrictIntegerField(required=False, min_value=0, max_value=2**32 - 1,
+                              help_text="fixes every random draw (the recommendation's simulated paths)")
+    recommend = StrictBooleanField(required=False, default=False,
+                                   help_text="also recommend LTV/LT per engine and policy (result.recommendation)")
 
     def get_fields(self):
         fields = super().get_fields()
@@ -184,6 +211,10 @@ class BacktestSerializer(serializers.Serializer):
     to = serializers.DateField()
     policies = serializers.ListField(child=serializers.CharField())
     parameters = serializers.DictField(child=serializers.IntegerField())
+    engine = serializers.CharField(allow_null=True, help_text='"v3.3" or "v4"; null: the pool\'s engine at run time')
+    seize_at = serializers.ChoiceField(["reference", "haircut"])
+    seed = serializers.IntegerField(allow_null=True)
+    recommend = serializers.BooleanField()
     status = serializers.ChoiceField(["queued", "running", "done", "failed"])
     progress = BacktestProgressSerializer()
     result = serializers.JSONField(allow_null=True, help_text='{"policies": {NAME: {"bad_debt_usd", '
@@ -203,6 +234,7 @@ class BacktestSerializer(serializers.Serializer):
         percent = round(100 * job.processed / job.total, 1) if job.total else 0.0
         return {"id": job.pk, "asset": job.asset.symbol, "from": job.date_from.isoformat(),
                 "to": job.date_to.isoformat(), "policies": job.policies, "parameters": job.parameters or {},
+                "engine": job.engine or None, "seize_at": job.seize_at, "seed": job.seed, "recommend": job.recommend,
                 "status": job.status, "progress": {"processed": job.processed, "total": job.total, "percent": percent},
                 "result": job.result, "error": job.error, "created_at": job.created_at, "started_at": job.started_at,
                 "finished_at": job.finished_at}

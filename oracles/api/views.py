@@ -26,6 +26,7 @@ from .serializers import (
     ShockSerializer,
     SourceOutSerializer,
     SourceSerializer,
+    UnpinSerializer,
 )
 
 
@@ -125,6 +126,19 @@ class ShockView(StaffView):
         return Response({"applied": applied, "at": at, "price": OraclePriceSerializer.from_read(read)})
 
 
+class UnpinView(StaffView):
+    """End a pin: back to the source the pin replaced, with a fresh round from it (scanned at once)."""
+
+    @extend_schema(request=UnpinSerializer, responses={200: OraclePriceSerializer}, parameters=[IDEMPOTENCY_KEY])
+    @idempotent
+    def post(self, request, symbol: str):
+        asset = _asset(symbol)
+        serializer = UnpinSerializer(data=_object(request))
+        serializer.is_valid(raise_exception=True)
+        services.oracle_unpin(asset=asset, actor=request.user, reason=serializer.validated_data["reason"])
+        return Response(OraclePriceSerializer.from_read(selectors.oracle_read(asset)))
+
+
 def _policy_out(asset: Asset) -> dict:
     policy = HaircutPolicy.objects.get(asset=asset)
     return {"mode": policy.mode, "coverage": str(policy.coverage), "fixed_bps": policy.fixed_bps,
@@ -182,7 +196,9 @@ class BacktestListView(StaffView):
         # the overrides go as sent: the service refuses a bps sent as a string ("8000") that the field would take
         job = services.backtest_create(asset=_asset(str(values["asset"])), start=values["from"], end=values["to"],
                                        policies=list(values["policies"]), overrides=data.get("parameters"),
-                                       actor=request.user)
+                                       actor=request.user, engine=values.get("engine"),
+                                       seize_at=values["seize_at"], seed=values.get("seed"),
+                                       recommend=values["recommend"])
         return Response(BacktestSerializer.from_job(selectors.backtest_get(backtest_id=job.pk)),
                         status=status.HTTP_202_ACCEPTED)
 

@@ -42,7 +42,25 @@ def test_a_shock_shows_the_keepers_work_and_changes_nothing(staff):
     assert body["bad_debt_usd"] == "0" and body["left_underwater"] == 0 and not body["truncated"]
     assert body["by_asset"]["USDC"]["debt_repaid"] == "15600"
     assert body["worst_accounts"][0]["health_factor_before"] == "0.95"
+    # one by one, under the pool's engine: 1,300 USDC repaid, 1,300 / 190 x 1.075 = 7.355 TSLAx seized at $190
+    assert body["engine"] == "v3.3" and not body["liquidated_accounts_truncated"]
+    listed = body["liquidated_accounts"]
+    assert len(listed) == 12 and all(a["username"] and a["liquidations"] == 1 for a in listed)
+    assert {(a["health_factor_before"], a["debt_repaid_usd"], a["collateral_seized_usd"]) for a in listed} == {
+        ("0.95", "1300", "1397.49999999")}  # floor(7.355263157894736842 x 190, 8 decimals)
     assert snapshot() == before
+
+
+def test_a_v4_pool_repays_to_the_target(staff):
+    r = staff.patch("/api/v1/admin/pool/", {"liquidation_engine": "v4", "reason": "compare"}, format="json")
+    assert r.status_code == 200, r.content
+    body = staff.post(URL, {"shocks": {"TSLAx": "-22"}}, format="json").json()  # $195: HF 0.975
+    # v3.3 would repay all 1,300 ($1,950 of collateral < $2,000). v4: bonus 10375 + floor(375 x 0.5) = 10562,
+    # penalty 0.68653, debt = 1,300 x 0.075 / 0.36347 = 268.2477 USDC each ($1,031.75 left: no dust), HF -> 1.05
+    assert body["engine"] == "v4" and body["accounts_liquidated"] == 12
+    for a in body["liquidated_accounts"]:
+        assert "268.24" < a["debt_repaid_usd"] < "268.26"
+        assert "1.05" <= a["health_factor_after"] < "1.0501"
 
 
 def test_a_crash_shows_the_bad_debt(staff):

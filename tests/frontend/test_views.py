@@ -2,9 +2,7 @@
 import pytest
 from django.test import Client
 
-from common.models import AuditEntry
 from lending.models import Position
-from markets.models import Reserve
 from tests.factories import make_universe, make_user, set_price
 
 pytestmark = pytest.mark.django_db
@@ -28,31 +26,66 @@ def test_dashboard_full_and_partial():
     assert b"<html" not in partial.content and b"TSLAx" in partial.content
 
 
-def test_register_then_account():
+def test_register_lands_on_the_dashboard_with_the_health_factor():
     make_universe()
     client = Client()
     r = client.post("/register/", {"username": "erin", "password1": "a-long-pass-123", "password2": "a-long-pass-123"})
-    assert r.status_code == 302
-    assert client.get("/account/").status_code == 200
+    assert r.status_code == 302 and r["Location"] == "/"
+    page = client.get("/").content.decode()
+    assert 'data-testid="health-factor">∞' in page and "Your supplies" in page and "Assets to borrow" in page
+    assert 'aria-live="polite"' in page and 'href="#main"' in page  # live HF, skip link
+    assert client.get("/account/")["Location"] == "/"  # the old account page is the dashboard now
 
 
-def test_actions_and_inline_errors(client_user):
+def test_actions_one_form_each_and_inline_errors(client_user):
     client, user = client_user
+    form = client.get("/act/borrow/?asset=USDC", HTTP_HX_REQUEST="true").content.decode()
+    assert '<label for="borrow-asset">Asset</label>' in form and '<label for="borrow-amount">Amount</label>' in form
+    assert form.count('type="submit"') == 1 and ">Borrow</button>" in form and ">Max</button>" in form
     for action, asset, amount in [("faucet", "TSLAx", "10"), ("supply", "TSLAx", "10"), ("borrow", "USDC", "1000")]:
-        r = client.post("/account/action/", {"action": action, "asset": asset, "amount": amount},
-                        HTTP_HX_REQUEST="true")
+        r = client.post(f"/act/{action}/", {"asset": asset, "amount": amount}, HTTP_HX_REQUEST="true")
         assert r.status_code == 200 and b"done." in r.content, r.content[:500]
     assert Position.objects.get(account__user=user, reserve__asset__symbol="USDC").scaled_debt > 0
-    r = client.post("/account/action/", {"action": "borrow", "asset": "USDC", "amount": "1.1234567"},
-                    HTTP_HX_REQUEST="true")
+    r = client.post("/act/borrow/", {"asset": "USDC", "amount": "1.1234567"}, HTTP_HX_REQUEST="true")
     assert r.status_code == 200 and b"more than 6 decimals" in r.content
-    r = client.post("/account/action/", {"action": "borrow", "asset": "USDC", "amount": "999999"},
-                    HTTP_HX_REQUEST="true")
-    assert b"exceeds your borrowing power" in r.content
+    r = client.post("/act/borrow/", {"asset": "USDC", "amount": "999999"}, HTTP_HX_REQUEST="true")
+    assert r.status_code == 200 and b"exceeds your borrowing power" in r.content
+    assert client.post("/act/launder/", {"asset": "USDC", "amount": "1"}).status_code == 404
+    # without htmx a success redirects to the dashboard, with the notice
+    r = client.post("/act/faucet/", {"asset": "USDC", "amount": "5"}, follow=True)
+    assert r.redirect_chain == [("/", 302)] and b"Faucet of 5 USDC done." in r.content
 
 
-def test_account_requires_login():
-    assert Client().get("/account/").status_code == 302
+def test_preview_before_and_after_and_max(client_user):
+    """10 TSLAx at $250, LTV 55%, LT 65%: borrowing 1,000 USDC takes HF from ∞ to 2,500 x 0.65 / 1,000 = 1.62
+    and borrowing power from $1,375 to $375; too much is refused inline, with status 200."""
+    client, _ = client_user
+    for action, asset, amount in [("faucet", "TSLAx", "10"), ("supply", "TSLAx", "10")]:
+        client.post(f"/act/{action}/", {"asset": asset, "amount": amount}, HTTP_HX_REQUEST="true")
+    p = client.post("/act/borrow/preview/", {"asset": "USDC", "amount": "1000"}, HTTP_HX_REQUEST="true")
+    text = p.content.decode()
+    assert p.status_code == 200 and 'data-max="1375"' in text
+    assert 'data-testid="hf-after">1.62<' in text and "$1,375.00 → " in text and ">$375.00<" in text
+    refused = client.post("/act/borrow/preview/", {"asset": "USDC", "amount": "2000"}, HTTP_HX_REQUEST="true")
+    assert refused.status_code == 200 and b"you can borrow at most about 1375 USDC" in refused.content
+    bad = client.post("/act/borrow/preview/", {"asset": "USDC", "amount": "NaN"}, HTTP_HX_REQUEST="true")
+    assert bad.status_code == 200 and b"plain decimal number" in bad.content
+    # "max" works on every form: here the most you can borrow
+    r = client.post("/act/borrow/", {"asset": "USDC", "amount": "max"}, HTTP_HX_REQUEST="true")
+    assert b"Borrow of 1375 USDC done." in r.content
+    client.post("/act/faucet/", {"asset": "USDC", "amount": "10"}, HTTP_HX_REQUEST="true")
+    repay = client.post("/act/repay/preview/", {"asset": "USDC", "amount": ""}, HTTP_HX_REQUEST="true")
+    assert b'data-max="max"' in repay.content  # the wallet covers the debt: Max repays all of it, interest included
+    r = client.post("/act/repay/", {"asset": "USDC", "amount": "max"}, HTTP_HX_REQUEST="true")
+    assert b"Repay of 1375" in r.content and 'data-testid="health-factor">∞' in r.content.decode()
+
+
+def test_dashboard_requires_nothing_but_actions_require_login():
+    make_universe()
+    assert Client().get("/act/supply/").status_code == 302
+    assert Client().get("/history/").status_code == 302
+    wallet = Client().get("/login/wallet/").content.decode()
+    assert "window.ethereum" not in wallet and "siwe.js" in wallet and "No wallet?" in wallet
 
 
 def test_market_page_has_chart_data():
@@ -60,25 +93,6 @@ def test_market_page_has_chart_data():
     set_price("TSLAx", "250")
     r = Client().get("/markets/TSLAx/")
     assert r.status_code == 200 and b'id="chart-data"' in r.content
-
-
-def test_risk_desk_is_staff_only_and_audits():
-    make_universe()
-    staff = Client()
-    staff.force_login(make_user(staff=True))
-    plain = Client()
-    plain.force_login(make_user())
-    assert plain.get("/risk/TSLAx/").status_code == 302
-    page = staff.get("/risk/TSLAx/")
-    assert page.status_code == 200
-    form = {"form": "risk", "ltv_bps": 9000, "liquidation_threshold_bps": 6500, "liquidation_bonus_bps": 10750,
-            "supply_cap": 0, "borrow_cap": 0, "reason": "test"}
-    r = staff.post("/risk/TSLAx/", form)
-    assert r.status_code == 200 and b"cannot exceed the liquidation threshold" in r.content
-    form["ltv_bps"] = 6000
-    assert staff.post("/risk/TSLAx/", form).status_code == 302
-    assert Reserve.objects.get(asset__symbol="TSLAx").ltv_bps == 6000
-    assert AuditEntry.objects.filter(field="ltv_bps").exists()
 
 
 def _liquidated_borrower():
@@ -98,92 +112,28 @@ def _liquidated_borrower():
     return user, account
 
 
-def test_account_page_lists_its_liquidations_with_units():
+def test_history_lists_actions_and_liquidations_with_units():
     user, _ = _liquidated_borrower()
     client = Client()
     client.force_login(user)
-    page = client.get("/account/").content.decode()
-    assert "Liquidations of this account" in page
-    assert "8500 USDC" in page and "0.992647 →" in page and "$225" in page
-    assert 'hx-select-oob="#wallet,#positions,#liquidations"' in page  # refreshed with the health factor
+    page = client.get("/history/").content.decode()
+    assert "Liquidations" in page and "<td>Borrow</td><td>USDC</td><td class=\"num\">17,000</td>" in page
+    assert "8,500 USDC" in page and "0.99 → " in page and "$225.00" in page
     other = Client()
     other.force_login(make_user())
-    assert "8500 USDC" not in other.get("/account/").content.decode()  # nobody else's
+    assert "8,500 USDC" not in other.get("/history/").content.decode()  # nobody else's
 
 
-def test_risk_desk_lists_liquidations_and_queues_a_scan(monkeypatch):
-    from lending import services
-
-    _, account = _liquidated_borrower()
-    staff = Client()
-    staff.force_login(make_user(staff=True))
-    page = staff.get("/risk/TSLAx/").content.decode()
-    assert "8500 USDC" in page and f"<td>{account.pk}</td>" in page
-    queued = []
-    monkeypatch.setattr(services, "liquidation_scan_enqueue", lambda **kw: queued.append(kw))
-    r = staff.post("/risk/TSLAx/", {"form": "scan"})
-    assert r.status_code == 302 and queued and queued[0]["round_key"].startswith("manual-")
-
-    def broker_down(**kw):  # what the service raises when the broker refuses the message
-        from common.errors import BrokerUnavailable
-
-        raise BrokerUnavailable("The task broker is unreachable; the beat scan will run when it is back.")
-
-    monkeypatch.setattr(services, "liquidation_scan_enqueue", broker_down)
-    r = staff.post("/risk/TSLAx/", {"form": "scan"})
-    assert r.status_code == 200 and b"broker is unreachable" in r.content
-
-
-def test_risk_desk_shows_audited_prices_in_dollars():
-    make_universe()
-    staff = Client()
-    staff.force_login(make_user(staff=True))
-    assert staff.post("/risk/TSLAx/", {"form": "price", "price": "280.5", "reason": "drill"}).status_code == 302
-    page = staff.get("/risk/TSLAx/").content.decode()
-    assert "$280.5" in page and "28050000000" not in page
-
-
-def test_risk_desk_reverts_a_change():
-    make_universe()
-    staff = Client()
-    staff.force_login(make_user(staff=True))
-    form = {"form": "risk", "ltv_bps": 5000, "liquidation_threshold_bps": 6500, "liquidation_bonus_bps": 10750,
-            "supply_cap": 0, "borrow_cap": 0, "reason": "tighten"}
-    before = Reserve.objects.get(asset__symbol="TSLAx")
-    assert staff.post("/risk/TSLAx/", form).status_code == 302
-    change = AuditEntry.objects.get(field="ltv_bps")
-    page = staff.get("/risk/TSLAx/").content.decode()
-    assert f'aria-label="Revert change {change.pk}"' in page
-    r = staff.post("/risk/TSLAx/", {"form": "revert", "entry": change.pk}, follow=True)
-    assert b"is back to" in r.content
-    assert Reserve.objects.get(asset__symbol="TSLAx").ltv_bps == before.ltv_bps
-    again = staff.post("/risk/TSLAx/", {"form": "revert", "entry": change.pk})
-    assert again.status_code == 200 and b"has changed again" in again.content
-
-
-def test_account_page_shows_the_outlook_and_the_health_factor_chart():
+def test_dashboard_shows_the_risk_outlook_and_the_health_factor_chart():
     user, _ = _liquidated_borrower()  # liquidated once, with debt left: HF > 1 now
     from lending import services
 
     services.account_borrow(account=services.account_for_user(user), symbol="USDC", amount=100 * 10**6)
     client = Client()
     client.force_login(user)
-    page = client.get("/account/").content.decode()
+    page = client.get("/").content.decode()
     assert 'data-testid="outlook"' in page and "next NYSE close" in page and "next NYSE open" in page
-    assert 'id="hf-chart-data"' in page and '"label": "Health factor"' in page
-    partial = client.get("/account/", HTTP_HX_REQUEST="true").content.decode()
-    assert 'data-testid="outlook"' in partial and "hf-chart-data" not in partial  # the poll skips the chart
-
-
-def test_risk_desk_what_if_changes_nothing():
-    from lending.models import LiquidationEvent
-
-    user, account = _liquidated_borrower()
-    staff = Client()
-    staff.force_login(make_user(staff=True))
-    events = LiquidationEvent.objects.count()
-    page = staff.post("/risk/TSLAx/", {"form": "what-if", "percent": "-50", "at": "now"}).content.decode()
-    assert 'data-testid="what-if-result"' in page and "Accounts under water</dt><dd>1" in page
-    assert LiquidationEvent.objects.count() == events
-    bad = staff.post("/risk/TSLAx/", {"form": "what-if", "percent": "-1.234", "at": "now"}).content.decode()
-    assert "at most 2 decimals" in bad
+    assert 'id="hf-chart-data"' in page and '"label": "Health factor"' in page and 'role="img"' in page
+    assert 'data-testid="liquidation-prices"' in page and 'data-testid="current-ltv"' in page
+    partial = client.get("/", HTTP_HX_REQUEST="true").content.decode()
+    assert 'id="hf-value"' in partial and "hf-chart-data" not in partial  # the poll skips the chart

@@ -166,7 +166,10 @@ def test_haircut_on_the_threshold_only_when_the_policy_says_so():
     haircut = dict(symbols=["TSLAx"], haircut_bps=2_000, session="closed", is_open=False)
     assert keep(account, "h1", reads=reads_with(apply_to_liquidation_threshold=False, **haircut)) == []
     events = keep(account, "h2", reads=reads_with(apply_to_liquidation_threshold=True, **haircut))
-    assert events and events[0].collateral_price == 200 * 10**8  # $250 less 20%
+    # The haircut ($250 less 20% = $200) made it liquidatable (HF 0.963 at $200); the collateral is seized at the
+    # reference $250, never at the cut price (DESIGN.md s2, "Which prices a liquidation uses").
+    assert events and events[0].health_factor_before < WAD
+    assert events[0].collateral_price == 250 * 10**8
     assert events[0].session == "closed"
     assert_aave_amounts(events[0])
 

@@ -22,6 +22,23 @@ def test_prices_list_and_detail():
     assert api_client().get("/api/v1/oracle/prices/NOPE/").status_code == 404
 
 
+def test_prices_carry_the_profile_token_price_band_and_depeg():
+    from markets.models import Asset
+    from oracles.models import OracleFeed
+    from oracles.services import round_publish
+
+    OracleFeed.objects.filter(asset__symbol="NVDAxyz").update(source="simulated")
+    round_publish(asset=Asset.objects.get(symbol="NVDAxyz"), reference_price=100 * 10**8, token_price=95 * 10**8,
+                  source="simulated", notify=False)
+    body = api_client().get("/api/v1/oracle/prices/NVDAxyz/").json()
+    assert body["issuer_profile"] == "trade_xyz" and body["token_price"] == "95"
+    assert (body["band_low"], body["band_high"]) == ("90", "110")  # +/- 1/max_leverage (10x)
+    assert body["depeg"] is True and "depeg" in body["flags"]
+    tsla = api_client().get("/api/v1/oracle/prices/TSLAx/").json()
+    assert tsla["band_low"] is None and tsla["band_high"] is None and tsla["depeg"] is False
+    assert tsla["seize_price"] == tsla["reference_price"]
+
+
 def test_haircut_table():
     table = api_client().get("/api/v1/oracle/prices/TSLAx/haircuts/").json()
     assert set(table) == {"overnight", "weekend", "holiday", "holiday_weekend", "unplanned"}

@@ -105,7 +105,7 @@ def scans_queued(client) -> list[dict]:
 
 
 def test_a_tick_sends_one_scan_and_a_tick_that_moves_nothing_sends_none(broker, monkeypatch):
-    from oracles import sources
+    from core import profiles
     from oracles.selectors import prices_moved_since
 
     make_universe()
@@ -120,7 +120,7 @@ def test_a_tick_sends_one_scan_and_a_tick_that_moves_nothing_sends_none(broker, 
     newest = OracleRound.objects.order_by("-pk").first()
     assert scans_queued(broker) == [{"round_key": f"round-{newest.pk}", "oracle_round_id": newest.pk}]
 
-    monkeypatch.setattr(sources, "gbm_step", lambda ref, **kwargs: ref)  # a minute in which nothing trades
+    monkeypatch.setattr(profiles, "advance", lambda params, st, **kwargs: dict(st))  # a minute, nothing trades
     assert feeds_tick(now=et("2024-11-26 10:31"), seed=3) == published  # heartbeat rounds, still published
     assert OracleRound.objects.count() == rounds + 2 * published
     assert len(scans_queued(broker)) == 1  # and no scan for them
@@ -131,3 +131,15 @@ def test_a_tick_sends_one_scan_and_a_tick_that_moves_nothing_sends_none(broker, 
     monkeypatch.undo()
     feeds_tick(now=et("2024-11-26 10:33"), seed=5)
     assert len(scans_queued(broker)) == 2 and prices_moved_since(newest.pk)
+
+
+def test_issuer_profiles_drive_the_simulated_feed(feeds):
+    for hour in ("2024-11-22 15:00", "2024-11-23 12:00", "2024-11-23 13:00"):  # Friday open, then Saturday
+        feeds_tick(now=et(hour), seed=len(hour) + int(hour[-5:-3]))
+    rh_fri, rh_sat = list(OracleRound.objects.filter(asset__symbol="AMZNrh").order_by("-id")[:2])[::-1]
+    assert rh_sat.token_price == rh_fri.token_price  # 24/5: no token market on a Saturday
+    xyz = latest("NVDAxyz")
+    assert abs(xyz.token_price - xyz.reference_price) * 10 <= xyz.reference_price  # inside +/- 1/10x
+    assert latest("SPACEXpre").token_price == latest("SPACEXpre").reference_price  # Jarsy: 1:1 valuation
+    feed = OracleFeed.objects.get(asset__symbol="NVDAxyz")
+    assert feed.config["profile_state"]["round"] == xyz.pk  # the profile's state carries over between ticks

@@ -107,7 +107,7 @@ def _half_configured(kind: str) -> Asset:
 PUBLIC = ["/api/v1/assets/", "/api/v1/markets/", "/api/v1/markets/HALFx/", "/api/v1/oracle/prices/",
           "/api/v1/oracle/prices/HALFx/", "/api/v1/oracle/prices/HALFx/haircuts/", "/", "/markets/HALFx/",
           "/api/v1/oracle/market-status/"]
-SIGNED_IN = ["/api/v1/liquidations/", "/account/", "/api/v1/account/", "/api/v1/account/outlook/", "/risk/",
+SIGNED_IN = ["/api/v1/liquidations/", "/", "/api/v1/account/", "/api/v1/account/outlook/", "/risk/",
              "/risk/HALFx/"]
 
 
@@ -134,7 +134,7 @@ def test_half_configured_asset_breaks_no_public_endpoint(kind):
         r = client.get(url)
         assert r.status_code == expected(kind, url), (url, r.status_code)
     client.force_login(account.user)
-    for url in ["/account/", "/api/v1/account/", "/api/v1/account/outlook/"]:
+    for url in ["/", "/api/v1/account/", "/api/v1/account/outlook/"]:
         assert client.get(url).status_code == 200, url
     from lending.keeper import liquidation_scan  # the keeper's scan prices the half asset as unknown
 

@@ -51,7 +51,7 @@ def test_a_10mb_form_body_is_refused_in_the_error_shape(user):
 def test_a_10mb_page_post_is_a_413_page(user):
     page = Client()
     page.force_login(user)
-    r = page.post("/account/action/", data="amount=" + "1" * BIG, content_type="application/x-www-form-urlencoded")
+    r = page.post("/act/faucet/", data="amount=" + "1" * BIG, content_type="application/x-www-form-urlencoded")
     assert r.status_code == 413 and not r["Content-Type"].startswith("application/json")
 
 
@@ -75,7 +75,7 @@ def test_a_session_post_without_csrf_is_a_403_in_the_error_shape(user):
     assert_shape(r, 403)
     assert "CSRF" in r.json()["error"]["message"]
     assert snapshot() == before
-    page = client.post("/account/action/", {"action": "faucet", "asset": "USDC", "amount": "1"})
+    page = client.post("/act/faucet/", {"asset": "USDC", "amount": "1"})
     assert page.status_code == 403 and not page["Content-Type"].startswith("application/json")
     assert snapshot() == before
 
@@ -86,7 +86,7 @@ def test_the_handlers_answer_json_under_api_and_pages_elsewhere():
     from common.views import csrf_failure, handler400, handler403
 
     factory = RequestFactory()
-    api, site = factory.post("/api/v1/account/faucet/"), factory.post("/account/action/")
+    api, site = factory.post("/api/v1/account/faucet/"), factory.post("/act/faucet/")
     assert_shape(handler400(api, SuspiciousOperation("x")), 400, "bad_request")
     assert_shape(handler403(api, PermissionDenied()), 403, "permission_denied")
     assert_shape(csrf_failure(api, reason="CSRF cookie not set."), 403, "csrf_failed")

@@ -78,7 +78,7 @@ def clients():
 
 
 PAGES = [("anon", "/"), ("anon", "/login/"), ("anon", "/register/"), ("anon", "/markets/TSLAx/"),
-         ("anon", "/no-such-page/"), ("user", "/account/"), ("user", "/"), ("admin", "/risk/"),
+         ("anon", "/no-such-page/"), ("user", "/history/"), ("user", "/"), ("admin", "/risk/"),
          ("admin", "/risk/TSLAx/"), ("admin", "/backtests/"), ("admin", "/backtests/{backtest}/")]
 
 
@@ -90,7 +90,7 @@ def test_every_page_has_the_policy_and_no_inline_code(clients):
         assert r.status_code in (200, 404), (url, r.status_code)
         assert_policy(r)
         assert inline_problems(r.content.decode()) == [], url
-    fragment = by_name["user"].get("/account/", HTTP_HX_REQUEST="true")  # what htmx swaps in
+    fragment = by_name["user"].get("/", HTTP_HX_REQUEST="true")  # what htmx swaps in
     assert inline_problems(fragment.content.decode()) == []
 
 
@@ -162,12 +162,13 @@ def test_pages_load_in_a_browser_without_csp_violations(live_server):
         page.get_by_label("Password").fill("a-long-pass-123")
         page.get_by_role("button", name="Log in").click()
         page.wait_for_url("**/")
-        page.goto(live_server.url + "/account/")
+        page.goto(live_server.url + "/")
         page.evaluate("window.swaps = 0; document.body.addEventListener('htmx:afterSwap', () => window.swaps++)")
-        page.get_by_label("Asset").select_option("TSLAx")
-        page.get_by_label("Amount (token units)").fill("1")
+        page.get_by_role("link", name="Withdraw TSLAx", exact=True).first.click()  # the row's own form, via htmx
+        page.locator("#action-panel form[action$='/act/withdraw/']").wait_for()
+        page.get_by_label("Amount", exact=True).fill("1")
         page.get_by_role("button", name="Withdraw", exact=True).click()
-        page.get_by_text("Withdraw of 1 TSLAx done.").wait_for()
+        page.get_by_role("status").get_by_text("Withdraw of 1 TSLAx done.").wait_for()
         assert page.evaluate("window.swaps") >= 1  # htmx posted the form and swapped the panel in place
         page.goto(live_server.url + "/markets/TSLAx/")
         page.wait_for_selector(".uplot")  # the chart drew under the policy

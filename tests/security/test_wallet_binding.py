@@ -105,7 +105,7 @@ def test_a_password_account_links_a_wallet_by_signing_and_then_signs_in_with_it(
     # and the account page shows the checksummed address
     page = Client()
     page.force_login(user, backend=MODEL_BACKEND)
-    assert VICTIM.address in page.get("/account/").content.decode()
+    assert VICTIM.address in page.get("/").content.decode()
 
 
 def test_a_session_signed_in_user_links_too():

@@ -1,9 +1,14 @@
 // A time chart with closed NYSE sessions shaded; data comes from json_script:
 // {t: [epoch s], series: [{label, stroke, values}], closed: [[from, to]], empty: "text"}.
+// Drawn on load and again after htmx swaps a new chart in (the HF chart appears with the first borrow).
 (function () {
-  for (const el of document.querySelectorAll("[data-chart]")) {
-    const data = JSON.parse(document.getElementById(el.dataset.chart).textContent);
-    if (!data.t.length) { el.textContent = data.empty || "No data yet."; continue; }
+  function draw(el) {
+    const source = document.getElementById(el.dataset.chart);
+    if (!source || el.dataset.drawn === source.textContent.length + "") return;
+    const data = JSON.parse(source.textContent);
+    el.replaceChildren();
+    el.dataset.drawn = source.textContent.length + "";
+    if (!data.t.length) { el.textContent = data.empty || "No data yet."; return; }
     const shade = {
       hooks: {
         drawClear: [u => {
@@ -19,8 +24,13 @@
       },
     };
     new uPlot({
-      width: Math.min(el.clientWidth || 900, 1100), height: 320, plugins: [shade],
+      width: Math.max(280, Math.min(el.clientWidth || 900, 1100)), height: 300, plugins: [shade],
       series: [{}, ...data.series.map(s => ({label: s.label, stroke: s.stroke, dash: s.dash}))],
     }, [data.t, ...data.series.map(s => s.values)], el);
   }
+
+  function drawAll() { document.querySelectorAll("[data-chart]").forEach(draw); }
+
+  drawAll();
+  document.addEventListener("htmx:afterSettle", drawAll);
 })();

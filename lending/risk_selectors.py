@@ -1,0 +1,167 @@
+"""Reads for the risk console: the pool at a glance, the accounts nearest liquidation, and who a parameter
+change would put at risk before it is saved. Ranked set-based in SQL (lending.scanner), then exact (Aave v3.3
+GenericLogic through lending.selectors.health_of) for the few accounts shown."""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+from django.utils import timezone
+
+from core.aave.v3 import liquidation_price, to_base
+from markets.models import Asset, Reserve
+from markets.selectors import market_list
+from markets.services import now_seconds
+from oracles.selectors import oracle_reads
+
+from .models import Position
+from .scanner import rank_accounts, reserve_factors
+from .selectors import _just_after, health_of
+
+AT_RISK_LIMIT = 50  # rows the console shows: the lowest health factors first
+PREVIEW_LIMIT = 200  # accounts checked exactly for a parameter preview
+
+
+@dataclass(frozen=True)
+class AccountRisk:
+    account_id: int
+    username: str
+    health_factor: int | None  # wad; None without debt
+    collateral_base: int  # USD, 8 decimals, at the threshold prices
+    debt_base: int
+    liquidation_prices: dict[str, int]
+    outlook: tuple[tuple[str, int | None], ...]  # (label, HF wad) at the next NYSE close and open
+    borrowing_power_base: int = 0
+    over_ltv: bool = False  # debt above the borrowing power the LTV gives (no new borrow, no withdrawal)
+    health_factor_before: int | None = None  # for a preview: before the change
+
+
+def _moments(now) -> list[tuple[str, object]]:
+    """Just after the next NYSE close and the next open, in time order (as lending.selectors.account_outlook)."""
+    from core.clock import MarketClock
+
+    state = MarketClock.get("XNYS").state(now)
+    moments = [("next NYSE close", state.next_close), ("next NYSE open", state.next_open)]
+    return [(label, _just_after(at)) for label, at in sorted((m for m in moments if m[1]), key=lambda m: m[1])]
+
+
+def _positions_of(account_ids: list[int]) -> dict[int, list[Position]]:
+    grouped: dict[int, list[Position]] = defaultdict(list)
+    for p in (Position.objects.filter(account_id__in=account_ids).select_related("reserve__asset", "account__user")
+              .order_by("account_id", "reserve_id")):
+        if p.scaled_supply or p.scaled_debt:
+            grouped[p.account_id].append(p)
+    return grouped
+
+
+def _risk_rows(account_ids: list[int], *, overrides: dict | None = None,
+               symbol: str | None = None) -> list[AccountRisk]:
+    """Exact health now and at the next close and open for these accounts; three oracle reads in all.
+    `overrides` ({field: value}) replaces `symbol`'s reserve parameters in memory (a preview; nothing is saved)."""
+    if not account_ids:
+        return []
+    now = timezone.now()
+    seconds = now_seconds()
+    grouped = _positions_of(account_ids)
+    assets = list(Asset.objects.order_by("id"))
+    reads_now = oracle_reads(assets, at=now)
+    later = [(label, at, oracle_reads(assets, at=at)) for label, at in _moments(now)]
+    rows = []
+    for account_id in account_ids:
+        positions = grouped.get(account_id)
+        if not positions:
+            continue
+        before = None
+        if overrides:
+            before = health_of(positions, reads_now, seconds).health_factor
+            for p in positions:  # each position holds its own Reserve instance: override them in memory
+                if p.reserve.asset.symbol == symbol:
+                    for field, value in overrides.items():
+                        setattr(p.reserve, field, value)
+        health = health_of(positions, reads_now, seconds)
+        liq = {v.symbol: price for v in health.lt_values
+               if (price := liquidation_price(health.by_lt, v)) is not None}
+        outlook = tuple((label, health_of(positions, reads, int(at.timestamp())).health_factor)
+                        for label, at, reads in later)
+        ltv_debt = health.by_ltv.total_debt_base
+        ltv_power = sum(to_base(v.supplied, v.price, v.decimals) * v.ltv_bps // 10_000
+                        for v in health.ltv_values if v.collateral and v.supplied)
+        rows.append(AccountRisk(
+            account_id=account_id, username=positions[0].account.user.username,
+            health_factor=health.health_factor, collateral_base=health.by_lt.total_collateral_base,
+            debt_base=health.by_lt.total_debt_base, liquidation_prices=liq, outlook=outlook,
+            borrowing_power_base=health.by_ltv.available_borrows_base, over_ltv=ltv_debt > ltv_power,
+            health_factor_before=before))
+    return sorted(rows, key=lambda r: (r.health_factor is None, r.health_factor or 0, r.account_id))
+
+
+def accounts_at_risk(*, limit: int = AT_RISK_LIMIT) -> list[AccountRisk]:
+    """The `limit` accounts with debt and the lowest health factors, lowest first."""
+    return _risk_rows(rank_accounts(reserve_factors(), limit=limit))
+
+
+def reserve_change_preview(*, symbol: str, changes: dict, limit: int = PREVIEW_LIMIT) -> dict:
+    """Who a change of `symbol`'s parameters would put at risk, before it is saved: the accounts using it as
+    collateral, ranked under the new threshold, with exact HFs before and after and at the next close and
+    open. Nothing is written."""
+    from core.aave.v3 import HEALTH_FACTOR_LIQUIDATION_THRESHOLD
+
+    reserve = Reserve.objects.select_related("asset").get(asset__symbol=symbol)
+    factors = reserve_factors()
+    lt = changes.get("liquidation_threshold_bps", reserve.liquidation_threshold_bps)
+    if reserve.liquidation_threshold_bps:  # the screen's factor is price x index x LT: rescale this reserve's
+        factors = [f if f.reserve_id != reserve.pk else type(f)(f.reserve_id, f.collateral * lt /
+                                                                 reserve.liquidation_threshold_bps, f.debt)
+                   for f in factors]
+    ids = rank_accounts(factors, limit=limit, collateral_reserve_id=reserve.pk)
+    overrides = {f: v for f, v in changes.items() if f in Reserve.PARAMETER_FIELDS}
+    rows = _risk_rows(ids, overrides=overrides, symbol=symbol)
+    one = HEALTH_FACTOR_LIQUIDATION_THRESHOLD
+    liquidatable = [r for r in rows if r.health_factor is not None and r.health_factor < one]
+    newly = [r for r in liquidatable if r.health_factor_before is None or r.health_factor_before >= one]
+    at_risk = [r for r in rows if r in liquidatable or r.over_ltv or any(
+        hf is not None and hf < one for _, hf in r.outlook)]
+    return {"symbol": symbol, "changes": overrides, "checked": len(rows), "truncated": len(ids) >= limit,
+            "liquidatable": len(liquidatable), "newly_liquidatable": len(newly),
+            "over_ltv": sum(r.over_ltv for r in rows), "rows": at_risk}
+
+
+def pool_overview() -> dict:
+    """Totals in USD (8 decimals) and per-asset exposure, utilisation and deficit (bad debt), the feeds that
+    need attention (pinned, stale, depegged), and the market status of every calendar."""
+    from core.clock import MarketClock
+
+    views = market_list()
+    assets = [v.reserve.asset for v in views]
+    reads = oracle_reads(assets)
+    rows, totals = [], defaultdict(int)
+    for v in views:
+        asset, read = v.reserve.asset, reads[v.reserve.asset.symbol]
+        price = read.reference_price
+        row = {"symbol": asset.symbol, "kind": asset.kind, "calendar": asset.calendar, "read": read,
+               "reserve": v.reserve, "supplied": v.total_supplied, "borrowed": v.total_borrowed,
+               "supplied_base": to_base(v.total_supplied, price, asset.decimals),
+               "borrowed_base": to_base(v.total_borrowed, price, asset.decimals),
+               "deficit": v.reserve.deficit, "deficit_base": to_base(v.reserve.deficit, price, asset.decimals),
+               "utilization_bps": v.utilization_ray // 10**23, "borrow_apy": v.borrow_apy,
+               "supply_apy": v.supply_apy,
+               "pinned": read.source == "manual" and asset.kind != Asset.Kind.STABLECOIN,
+               "stale": "stale" in read.flags, "depeg": "depeg" in read.flags,
+               "pending_shock_bps": 0}
+        for key in ("supplied_base", "borrowed_base", "deficit_base"):
+            totals[key] += row[key]
+        rows.append(row)
+    from oracles.models import OracleFeed
+
+    for symbol, config in OracleFeed.objects.filter(asset__in=assets).values_list("asset__symbol", "config"):
+        for row in rows:
+            if row["symbol"] == symbol:
+                row["pending_shock_bps"] = int((config or {}).get("pending_shock_bps", 0))
+    now = timezone.now()
+    calendars = []
+    for name in dict.fromkeys(["XNYS", "XNAS", *(a.calendar for a in assets)]):
+        state = MarketClock.get(name).state(now)
+        calendars.append({"calendar": name, "state": state,
+                          "assets": [a.symbol for a in assets if a.calendar == name]})
+    return {"rows": rows, "totals": dict(totals), "calendars": calendars,
+            "attention": [r for r in rows if r["pinned"] or r["stale"] or r["depeg"] or r["pending_shock_bps"]]}
