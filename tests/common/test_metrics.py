@@ -54,6 +54,7 @@ def test_requests_by_route_name_status_and_domain_metrics():
     Heartbeat.objects.update_or_create(name="worker", defaults={"at": timezone.now()})
     Reserve.objects.filter(asset__symbol="USDC").update(deficit=2_500_000)  # 2.5 USDC of bad debt
     staff = api_client(make_user(staff=True))
+    before = samples(staff.get("/metrics").content)  # counters are process-wide: compare against this
     assert staff.get("/api/v1/markets/TSLAx/").status_code == 200
     assert staff.get("/api/v1/markets/NOPE/").status_code == 404
     r = staff.post("/api/v1/admin/oracle/TSLAx/price/", {"price": "190", "reason": "drill"}, format="json")
@@ -66,9 +67,11 @@ def test_requests_by_route_name_status_and_domain_metrics():
     # the route is the URL pattern's name, not the path (no symbol in the label)
     routes = {dict(k[1]).get("route") for k in got if k[0] == "http_requests_total"}
     assert not any("TSLAx" in (r or "") for r in routes)
-    detail = [k for k in got if k[0] == "http_requests_total" and dict(k[1])["status"] == "404"]
+    detail = [k for k in got if k[0] == "http_requests_total" and dict(k[1])["status"] == "404"
+              and got[k] > before.get(k, 0)]  # the 404s this test made
     assert detail and all(dict(k[1])["method"] == "GET" for k in detail)
-    assert got[("liquidation_latency_seconds_count", ())] == LiquidationEvent.objects.count()
+    latency = ("liquidation_latency_seconds_count", ())
+    assert got[latency] - before.get(latency, 0) == LiquidationEvent.objects.count()
     assert got[("reserve_deficit_base_units", (("reserve", "USDC"),))] == 2_500_000
     assert got[("reserve_deficit_tokens", (("reserve", "USDC"),))] == 2.5
     assert ("oracle_price_age_seconds", (("asset", "TSLAx"), ("source", "manual"))) in got
