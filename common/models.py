@@ -3,6 +3,22 @@ from django.conf import settings
 from django.db import models
 
 
+class Job(models.Model):
+    """What every queued computation keeps (a backtest, a Monte Carlo run): its outcome, who asked, when."""
+
+    result = models.JSONField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+        ordering = ["-id"]
+
+
 class AuditEntry(models.Model):
     """One staff change: who, when, what, from what, to what, why (Zulip-style audit row)."""
 

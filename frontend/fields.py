@@ -6,7 +6,7 @@ import re
 from django import forms
 from django.core.exceptions import ValidationError
 
-from core.amounts import AmountError, parse_iso_date
+from core.amounts import AmountError, parse_iso_date, parse_percent_bps
 
 _INT = re.compile(r"-?[0-9]{1,20}")
 
@@ -21,6 +21,20 @@ class AsciiIntegerField(forms.IntegerField):
         if not _INT.fullmatch(text):
             raise ValidationError("Enter a whole number using the digits 0-9.", code="invalid")
         return int(text)
+
+
+class PercentMoveField(forms.CharField):
+    """A price move as people type it ("-15", "−15 %", "7.5%") -> basis points (core.amounts.parse_percent_bps)."""
+
+    def clean(self, value):
+        raw = super().clean(value)  # required and max_length apply to the text as typed
+        if raw in self.empty_values:
+            return raw
+        raw = raw.replace("\u2212", "-").strip().rstrip("%").strip()
+        try:
+            return parse_percent_bps(raw)
+        except AmountError as exc:
+            raise ValidationError(str(exc), code="invalid") from None
 
 
 class AsciiDateField(forms.DateField):

@@ -4,10 +4,10 @@ import re
 
 from django import forms
 
-from core.amounts import AmountError, parse_percent_bps, parse_price
+from core.amounts import AmountError, parse_price
 from markets.services import MAX_VALID_CAP
 
-from .fields import AsciiIntegerField
+from .fields import AsciiIntegerField, PercentMoveField
 
 _PERCENT = re.compile(r"[0-9]{1,5}(\.[0-9]{1,2})?")
 
@@ -121,18 +121,11 @@ class PinForm(_DeskForm):
 
 class ShockForm(_DeskForm):
     id_prefix = "shock"
-    percent = forms.CharField(label="Move the price by (%)", max_length=10,
+    percent = PercentMoveField(label="Move the price by (%)", max_length=10,
                               widget=forms.TextInput(attrs={"inputmode": "decimal", "placeholder": "e.g. -15",
                                                             "autocomplete": "off"}))
     at = forms.ChoiceField(label="When", choices=[("now", "now"), ("next_open", "at the next open")])
     reason = forms.CharField(label="Reason", max_length=500)
-
-    def clean_percent(self):
-        raw = self.cleaned_data["percent"].replace("−", "-").strip().rstrip("%").strip()
-        try:
-            return parse_percent_bps(raw)
-        except AmountError as exc:
-            raise forms.ValidationError(str(exc), code="invalid") from None
 
 
 class UnpinForm(_DeskForm):
@@ -161,16 +154,9 @@ class RevertForm(forms.Form):
 
 class WhatIfForm(_DeskForm):
     id_prefix = "what-if"
-    percent = forms.CharField(label="Price move (%, e.g. -20)", max_length=10)
+    percent = PercentMoveField(label="Price move (%, e.g. -20)", max_length=10)
     at = forms.ChoiceField(label="Measured", choices=[("now", "now"),
                                                       ("next_close", "just after the next NYSE close")])
-
-    def clean_percent(self):
-        raw = self.cleaned_data["percent"].replace("−", "-").strip().rstrip("%").strip()
-        try:
-            return parse_percent_bps(raw)
-        except AmountError as exc:
-            raise forms.ValidationError(str(exc), code="invalid") from None
 
 
 ENGINES = [("v3.3", "Aave v3.3 (close factor 50%, or 100% under HF 0.95)"),

@@ -1,6 +1,6 @@
-from django.conf import settings
 from django.db import models
 
+from common.models import Job
 from markets.models import Asset
 
 
@@ -65,7 +65,7 @@ class HaircutPolicy(models.Model):
     manual_price_liquidations = models.CharField(max_length=10, default="liquidate")
 
 
-class Backtest(models.Model):
+class Backtest(Job):
     """A backtest of closed-market policies on one asset's price history: a long job the UI and API poll."""
 
     class Status(models.TextChoices):
@@ -89,16 +89,6 @@ class Backtest(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED, db_index=True)
     processed = models.PositiveIntegerField(default=0)  # sessions walked, over all policies (and screens)
     total = models.PositiveIntegerField(default=0)
-    result = models.JSONField(null=True, blank=True)
-    error = models.TextField(blank=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-id"]
 
     def __str__(self):
         return f"backtest {self.pk} {self.asset_id} {self.date_from}..{self.date_to} ({self.status})"

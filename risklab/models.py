@@ -1,9 +1,10 @@
 """Monte Carlo runs of the vectorised core (core.simulation.montecarlo), split into chunks that workers claim."""
-from django.conf import settings
 from django.db import models
 
+from common.models import Job
 
-class MonteCarloRun(models.Model):
+
+class MonteCarloRun(Job):
     """One run: the spec it computes from (snapshotted when queued), its chunks' progress, the reduced result."""
 
     class Status(models.TextChoices):
@@ -19,16 +20,6 @@ class MonteCarloRun(models.Model):
     chunks_total = models.PositiveIntegerField()
     chunks_done = models.PositiveIntegerField(default=0)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED, db_index=True)
-    result = models.JSONField(null=True, blank=True)
-    error = models.TextField(blank=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-id"]
 
     def __str__(self):
         return f"Monte Carlo run {self.pk} ({self.status}, {self.chunks_done}/{self.chunks_total})"

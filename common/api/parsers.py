@@ -9,6 +9,11 @@ from rest_framework.utils import json
 MAX_JSON_DEPTH = 32
 
 
+def body_object(request) -> dict:
+    """The body, or {} when it is not a JSON object: each field then answers for itself as missing."""
+    return request.data if isinstance(request.data, dict) else {}
+
+
 def json_depth_exceeds(data, limit: int = MAX_JSON_DEPTH) -> bool:
     """True when arrays/objects nest deeper than limit (iterative: never recurses itself)."""
     stack = [(data, 1)]

@@ -5,6 +5,7 @@ from rest_framework.views import APIView
 
 from .. import services
 from .idempotency import IDEMPOTENCY_KEY, idempotent
+from .parsers import body_object
 from .serializers import AuditEntrySerializer, AuditRevertSerializer
 
 
@@ -27,7 +28,7 @@ class AuditRevertView(APIView):
     @extend_schema(request=AuditRevertSerializer, responses={201: AuditEntrySerializer}, parameters=[IDEMPOTENCY_KEY])
     @idempotent
     def post(self, request, entry_id: int):
-        serializer = AuditRevertSerializer(data=request.data if isinstance(request.data, dict) else {})
+        serializer = AuditRevertSerializer(data=body_object(request))
         serializer.is_valid(raise_exception=True)
         entry = services.audit_revert(entry_id=entry_id, actor=request.user, reason=serializer.validated_data["reason"])
         return Response(AuditEntrySerializer(entry).data, status=status.HTTP_201_CREATED)

@@ -1,6 +1,7 @@
 from rest_framework import serializers
 
 from common.api.fields import AmountField, RayField, StrictBooleanField, StrictChoiceField, StrictIntegerField
+from common.api.serializers import RejectUnknownFieldsMixin
 from core.aave.engines import ENGINES
 
 from ..models import Asset
@@ -103,7 +104,7 @@ class MarketSerializer(serializers.Serializer):
 _BPS = dict(min_value=0, max_value=100_000, required=False)
 
 
-class MarketPatchSerializer(serializers.Serializer):
+class MarketPatchSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
     """Any subset of risk parameters plus a required reason. Integers must be JSON integers."""
 
     ltv_bps = StrictIntegerField(**_BPS)
@@ -123,12 +124,6 @@ class MarketPatchSerializer(serializers.Serializer):
     slope2_bps = StrictIntegerField(**_BPS)
     reason = serializers.CharField(max_length=1000, allow_blank=False, trim_whitespace=True)
 
-    def to_internal_value(self, data):
-        unknown = sorted(set(data) - set(self.fields)) if isinstance(data, dict) else []
-        if unknown:
-            raise serializers.ValidationError({unknown[0]: [f"Unknown field {unknown[0]}."]}, code="unknown_field")
-        return super().to_internal_value(data)
-
 
 class PoolSerializer(serializers.Serializer):
     """The pool: its liquidation engine and Aave v4's pool-level knobs (health factors in bps, 10000 = 1.0)."""
@@ -141,7 +136,7 @@ class PoolSerializer(serializers.Serializer):
         help_text="v4: at or below this HF the bonus is the reserve's maximum (< 10000)")
 
 
-class PoolPatchSerializer(serializers.Serializer):
+class PoolPatchSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
     """Any subset of the pool's parameters plus a required reason. Integers must be JSON integers."""
 
     liquidation_engine = StrictChoiceField(ENGINES, required=False,
@@ -150,9 +145,3 @@ class PoolPatchSerializer(serializers.Serializer):
     liquidation_bonus_factor_bps = StrictIntegerField(min_value=0, max_value=10_000, required=False)
     health_factor_for_max_bonus_bps = StrictIntegerField(min_value=0, max_value=9_999, required=False)
     reason = serializers.CharField(max_length=1000, allow_blank=False, trim_whitespace=True)
-
-    def to_internal_value(self, data):
-        unknown = sorted(set(data) - set(self.fields)) if isinstance(data, dict) else []
-        if unknown:
-            raise serializers.ValidationError({unknown[0]: [f"Unknown field {unknown[0]}."]}, code="unknown_field")
-        return super().to_internal_value(data)

@@ -6,6 +6,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from common.api.idempotency import IDEMPOTENCY_KEY, idempotent
+from common.api.parsers import body_object
 from common.errors import DomainError, NotFound
 from core.clock import ClockRangeError, MarketClock
 from markets.models import Asset, is_symbol
@@ -94,17 +95,12 @@ class StaffView(APIView):
     permission_classes = [permissions.IsAdminUser]
 
 
-def _object(request) -> dict:
-    """The body, or {} when it is not a JSON object: each field then answers for itself as missing."""
-    return request.data if isinstance(request.data, dict) else {}
-
-
 class ManualPriceView(StaffView):
     @extend_schema(request=ManualPriceSerializer, responses={201: OraclePriceSerializer}, parameters=[IDEMPOTENCY_KEY])
     @idempotent
     def post(self, request, symbol: str):
         asset = _asset(symbol)
-        serializer = ManualPriceSerializer(data=_object(request))
+        serializer = ManualPriceSerializer(data=body_object(request))
         serializer.is_valid(raise_exception=True)
         services.oracle_set_manual_price(asset=asset, actor=request.user, **serializer.validated_data)
         return Response(OraclePriceSerializer.from_read(selectors.oracle_read(asset)), status=status.HTTP_201_CREATED)
@@ -115,7 +111,7 @@ class ShockView(StaffView):
     @idempotent
     def post(self, request, symbol: str):
         asset = _asset(symbol)
-        serializer = ShockSerializer(data=_object(request))
+        serializer = ShockSerializer(data=body_object(request))
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         at = data["at"]
@@ -133,7 +129,7 @@ class UnpinView(StaffView):
     @idempotent
     def post(self, request, symbol: str):
         asset = _asset(symbol)
-        serializer = UnpinSerializer(data=_object(request))
+        serializer = UnpinSerializer(data=body_object(request))
         serializer.is_valid(raise_exception=True)
         services.oracle_unpin(asset=asset, actor=request.user, reason=serializer.validated_data["reason"])
         return Response(OraclePriceSerializer.from_read(selectors.oracle_read(asset)))
@@ -157,7 +153,7 @@ class PolicyView(StaffView):
     @extend_schema(request=PolicySerializer, responses=PolicyOutSerializer)
     def patch(self, request, symbol: str):
         asset = _asset(symbol)
-        serializer = PolicySerializer(data=_object(request))
+        serializer = PolicySerializer(data=body_object(request))
         serializer.is_valid(raise_exception=True)
         changes = dict(serializer.validated_data)
         reason = changes.pop("reason")
@@ -169,7 +165,7 @@ class SourceView(StaffView):
     @extend_schema(request=SourceSerializer, responses=SourceOutSerializer)
     def patch(self, request, symbol: str):
         asset = _asset(symbol)
-        serializer = SourceSerializer(data=_object(request))
+        serializer = SourceSerializer(data=body_object(request))
         serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
         source, reason = data.pop("source"), data.pop("reason")
@@ -189,7 +185,7 @@ class BacktestListView(StaffView):
     @extend_schema(request=BacktestInSerializer, responses={202: BacktestSerializer}, parameters=[IDEMPOTENCY_KEY])
     @idempotent
     def post(self, request):
-        data = _object(request)
+        data = body_object(request)
         serializer = BacktestInSerializer(data=data)
         serializer.is_valid(raise_exception=True)
         values = serializer.validated_data

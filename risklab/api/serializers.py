@@ -4,6 +4,7 @@ from core.aave.engines import ENGINES
 from core.simulation.montecarlo import PATH_KINDS
 from core.simulation.paths import POLICIES
 
+from ..models import MonteCarloRun
 from ..selectors import montecarlo_progress
 
 
@@ -33,7 +34,7 @@ class MonteCarloProgressSerializer(serializers.Serializer):
 
 class MonteCarloSerializer(serializers.Serializer):
     id = serializers.IntegerField()
-    status = serializers.ChoiceField(["queued", "running", "reducing", "done", "failed"])
+    status = serializers.ChoiceField(MonteCarloRun.Status.values)
     assets = serializers.ListField(child=serializers.CharField())
     engines = serializers.ListField(child=serializers.CharField())
     policy = serializers.CharField()

@@ -4,6 +4,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from common.api.idempotency import IDEMPOTENCY_KEY, idempotent
+from common.api.parsers import body_object
 from common.errors import NotFound
 
 from .. import selectors, services
@@ -24,7 +25,7 @@ class MonteCarloListView(StaffView):
     @extend_schema(request=MonteCarloInSerializer, responses={202: MonteCarloSerializer}, parameters=[IDEMPOTENCY_KEY])
     @idempotent
     def post(self, request):
-        serializer = MonteCarloInSerializer(data=request.data if isinstance(request.data, dict) else {})
+        serializer = MonteCarloInSerializer(data=body_object(request))
         serializer.is_valid(raise_exception=True)
         run = services.montecarlo_create(actor=request.user, **serializer.validated_data)
         return Response(MonteCarloSerializer.from_run(selectors.montecarlo_get(run_id=run.pk)),
