@@ -7,7 +7,7 @@
 4. runs locust headless for LOAD_SECONDS (60) with LOAD_USERS (200) users, and, halfway, a price shock on
    TSLAx (LOAD_SHOCK_PERCENT, -20) that liquidates the seeded risky share of the accounts;
 5. waits for the keeper, reads the liquidations and checks the books (bench/load/report.py), scrapes /metrics;
-6. stops everything and writes bench/results/load.json.
+6. stops everything and writes bench/results/load.json (or LOAD_OUT).
 
 Sustained requests/s counts only the steady part (every user spawned). Locust runs on the same 2 cores: its own
 CPU time is reported as a share of the machine's (`locust_cpu_share`)."""
@@ -30,7 +30,7 @@ import psycopg
 
 ROOT = Path(__file__).resolve().parents[2]
 PY = str(ROOT / ".venv/bin/python")
-OUT = ROOT / "bench/results/load.json"
+OUT = Path(os.environ.get("LOAD_OUT") or ROOT / "bench/results/load.json")
 
 
 def env_int(name: str, default: int) -> int:

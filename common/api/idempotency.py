@@ -5,7 +5,13 @@ stored in that row before the commit. A concurrent request with the same key blo
 (PostgreSQL) or on the write lock (SQLite's IMMEDIATE transactions) until the first one ends, then replays
 its answer; if the first one failed (an error or a 4xx answer), everything it did rolled back, the key with
 it, and the next one acts. A request that waits longer than WAIT_SECONDS (PostgreSQL) or the busy timeout
-(SQLite) gets a 409 "in progress" instead."""
+(SQLite) gets a 409 "in progress" instead.
+
+A view whose answer is a fresh read (the account after an action) returns BodyAfterCommit and defines
+`committed_body(request)`: the body is then read after the commit, so the action's row locks (the pool's
+reserve row) are not held while the answer is built. The row stores the status inside the transaction and
+the body just after; a replay that finds the status without a body (the first request died in between, or
+is still building it) reads the body afresh: the action is done, and the account as it stands shows it."""
 from __future__ import annotations
 
 import functools
@@ -25,6 +31,17 @@ IDEMPOTENCY_KEY = OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEAD
                                    description="Replays of the same key return the first result without acting")
 WAIT_SECONDS = 10
 _ATTEMPTS = 3
+
+
+class BodyAfterCommit(Response):
+    """A success whose body the view's committed_body(request) builds once the action has committed."""
+
+
+def finish(view, request, response: Response) -> Response:
+    """Fill a BodyAfterCommit's body (outside the action's transaction)."""
+    if isinstance(response, BodyAfterCommit):
+        response.data = view.committed_body(request)
+    return response
 
 
 class _Taken(Exception):
@@ -72,13 +89,16 @@ def _claim(user, key: str, fingerprint: str) -> IdempotencyRecord:
     return record
 
 
-def _replay(record: IdempotencyRecord, fingerprint: str) -> Response:
+def _replay(view, request, record: IdempotencyRecord, fingerprint: str) -> Response:
     if record.fingerprint != fingerprint:
         raise DomainError("This Idempotency-Key was already used for a different request.",
                           code="idempotency_key_reused", status=422)
     if record.status_code is None:
         raise _in_progress()
-    return Response(record.body, status=record.status_code, headers={"Idempotent-Replayed": "true"})
+    headers = {"Idempotent-Replayed": "true"}
+    if record.body is None and hasattr(view, "committed_body"):  # done; its body not stored (yet)
+        return Response(view.committed_body(request), status=record.status_code, headers=headers)
+    return Response(record.body, status=record.status_code, headers=headers)
 
 
 def _run_once(view_method, view, request, args, kwargs, key: str, fingerprint: str) -> Response:
@@ -90,11 +110,16 @@ def _run_once(view_method, view, request, args, kwargs, key: str, fingerprint: s
             if response.status_code >= 400:  # a refusal: undo everything, keep the key free for a retry
                 transaction.set_rollback(True)
                 return response
-            record.status_code, record.body = response.status_code, _as_json(response.data)
+            deferred = isinstance(response, BodyAfterCommit)
+            record.status_code = response.status_code
+            record.body = None if deferred else _as_json(response.data)
             record.save(update_fields=["status_code", "body"])
             stored = True
+        if deferred:  # committed: build the answer without the action's locks, then keep it for replays
+            finish(view, request, response)
+            IdempotencyRecord.objects.filter(pk=record.pk).update(body=_as_json(response.data))
     except Exception as exc:
-        if stored:  # committed, then an on_commit enqueue failed: free the key so a retry may act
+        if stored and record.body is not None:  # committed, then an on_commit enqueue failed: free the key
             IdempotencyRecord.objects.filter(pk=record.pk).delete()
         elif record is None and isinstance(exc, OperationalError) and _lock_wait_expired(exc):
             raise _in_progress() from None
@@ -110,14 +135,14 @@ def idempotent(view_method):
     def wrapper(self, request, *args, **kwargs):
         key = request.META.get(HEADER)
         if key is None or not request.user.is_authenticated:
-            return view_method(self, request, *args, **kwargs)
+            return finish(self, request, view_method(self, request, *args, **kwargs))
         if not key or len(key) > 255 or not key.isprintable():
             raise DomainError("Idempotency-Key must be 1-255 printable characters.", code="invalid_idempotency_key")
         fingerprint = _fingerprint(request)
         for _ in range(_ATTEMPTS):
             existing = IdempotencyRecord.objects.filter(user=request.user, key=key).first()
             if existing is not None:
-                return _replay(existing, fingerprint)
+                return _replay(self, request, existing, fingerprint)
             try:
                 return _run_once(view_method, self, request, args, kwargs, key, fingerprint)
             except _Taken:

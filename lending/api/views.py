@@ -6,7 +6,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from common.api.idempotency import IDEMPOTENCY_KEY, idempotent
+from common.api.idempotency import IDEMPOTENCY_KEY, BodyAfterCommit, idempotent
 from common.api.lockout import raise_if_locked_out
 from common.api.pagination import NewestFirstCursor
 from common.api.throttling import ScopedIPThrottle, ScopedRateThrottle
@@ -66,9 +66,24 @@ class TokenView(AuthThrottled):
         return Response({"token": token.key})
 
 
+def account_body(user) -> dict:
+    return AccountSerializer.from_summary(selectors.account_summary(services.account_for_user(user)))
+
+
 def account_response(user, status_code=200) -> Response:
-    summary = selectors.account_summary(services.account_for_user(user))
-    return Response(AccountSerializer.from_summary(summary), status=status_code)
+    return Response(account_body(user), status=status_code)
+
+
+class AccountActionView(APIView):
+    """An action on the signed-in account whose answer is the account afterwards, read once the action has
+    committed (the pool's reserve row is not held locked while the answer is built)."""
+
+    permission_classes = [permissions.IsAuthenticated]
+    throttle_classes = [ScopedRateThrottle, ScopedIPThrottle]
+    throttle_scope = "actions"
+
+    def committed_body(self, request) -> dict:
+        return account_body(request.user)
 
 
 class AccountView(APIView):
@@ -91,12 +106,9 @@ class AccountOutlookView(APIView):
         return Response([OutlookSerializer.from_outlook(o) for o in selectors.account_outlook(account)])
 
 
-class ActionView(APIView):
+class ActionView(AccountActionView):
     """Shared shape of the amount actions: {asset, amount} in, the updated account out."""
 
-    permission_classes = [permissions.IsAuthenticated]
-    throttle_classes = [ScopedRateThrottle, ScopedIPThrottle]
-    throttle_scope = "actions"
     allow_max = False
     service = None
 
@@ -108,7 +120,7 @@ class ActionView(APIView):
         data = serializer.validated_data
         type(self).service(account=services.account_for_user(request.user), symbol=data["asset"].symbol,
                            amount=data["amount"])
-        return account_response(request.user)
+        return BodyAfterCommit()
 
 
 class FaucetView(ActionView):
@@ -143,11 +155,7 @@ class RepayView(ActionView):
     service = services.account_repay
 
 
-class CollateralView(APIView):
-    permission_classes = [permissions.IsAuthenticated]
-    throttle_classes = [ScopedRateThrottle, ScopedIPThrottle]
-    throttle_scope = "actions"
-
+class CollateralView(AccountActionView):
     @extend_schema(request=CollateralRequestSerializer, responses=AccountSerializer, parameters=[IDEMPOTENCY_KEY])
     @idempotent
     def post(self, request):
@@ -156,7 +164,7 @@ class CollateralView(APIView):
         data = serializer.validated_data
         services.account_set_collateral(account=services.account_for_user(request.user), symbol=data["asset"].symbol,
                                         enabled=data["enabled"])
-        return account_response(request.user)
+        return BodyAfterCommit()
 
 
 class HistoryView(generics.ListAPIView):

@@ -79,7 +79,7 @@ def test_stale_collateral_price_blocks_borrow(account, monkeypatch):
     def stale_many(assets, *, at=None):
         return {a.symbol: stale(a, at=at) for a in assets}
 
-    monkeypatch.setattr("lending.services.oracle_read", stale)
+    monkeypatch.setattr("lending.services.oracle_reads", stale_many)
     monkeypatch.setattr("lending.selectors.oracle_reads", stale_many)
     with pytest.raises(DomainError) as err:
         borrow(account, E6)

@@ -248,7 +248,10 @@ def test_a_refused_action_stores_nothing_and_a_retry_with_the_same_key_acts(brok
     assert wallet(account, "USDC") == 100 * E6 and ledger(account, "borrow") == 1
 
 
-def test_a_failure_after_the_action_wrote_rolls_the_action_back_too(broker, monkeypatch):
+def test_a_failure_building_the_answer_after_the_commit_keeps_the_action_once_and_a_retry_replays(broker,
+                                                                                                 monkeypatch):
+    """The answer (the account afterwards) is read after the action commits, so the reserve row is not held
+    while it is built; if that read fails, the borrow stands and the retry replays instead of borrowing twice."""
     from lending.api import views
 
     make_universe()
@@ -256,20 +259,49 @@ def test_a_failure_after_the_action_wrote_rolls_the_action_back_too(broker, monk
     account = make_account()
     _collateral(account)
     client = api_client(account.user)
-    real = views.account_response
+    real = views.account_body
 
-    def fail_once(user, status_code=200):
-        monkeypatch.setattr(views, "account_response", real)
+    def fail_once(user):
+        monkeypatch.setattr(views, "account_body", real)
         raise DomainError("boom after the borrow", code="boom")
 
-    monkeypatch.setattr(views, "account_response", fail_once)
+    monkeypatch.setattr(views, "account_body", fail_once)
+    body = {"asset": "USDC", "amount": "100"}
+    failed = client.post("/api/v1/account/borrow/", body, format="json", HTTP_IDEMPOTENCY_KEY=KEY)
+    assert failed.json()["error"]["code"] == "boom"
+    assert wallet(account, "USDC") == 100 * E6 and ledger(account, "borrow") == 1
+    record = IdempotencyRecord.objects.get()
+    assert record.status_code == 200 and record.body is None
+    retry = client.post("/api/v1/account/borrow/", body, format="json", HTTP_IDEMPOTENCY_KEY=KEY)
+    assert retry.status_code == 200 and retry["Idempotent-Replayed"] == "true"
+    assert wallet(account, "USDC") == 100 * E6 and ledger(account, "borrow") == 1
+    assert retry.json()["health_factor"] is not None
+
+
+def test_a_failure_inside_the_action_rolls_it_back_and_frees_the_key(broker, monkeypatch):
+    from lending import services
+
+    make_universe()
+    set_price("TSLAx", "250")
+    account = make_account()
+    _collateral(account)
+    client = api_client(account.user)
+    real = services.reserve_update_rates
+
+    def fail_once(**kwargs):
+        real(**kwargs)  # the reserve row is written, then the action fails
+        monkeypatch.setattr(services, "reserve_update_rates", real)
+        raise DomainError("boom inside the borrow", code="boom")
+
+    monkeypatch.setattr(services, "reserve_update_rates", fail_once)
     body = {"asset": "USDC", "amount": "100"}
     failed = client.post("/api/v1/account/borrow/", body, format="json", HTTP_IDEMPOTENCY_KEY=KEY)
     assert failed.status_code == 400 and failed.json()["error"]["code"] == "boom"
-    assert wallet(account, "USDC") == 0 and ledger(account, "borrow") == 0  # the borrow itself rolled back
+    assert wallet(account, "USDC") == 0 and ledger(account, "borrow") == 0
     assert not IdempotencyRecord.objects.exists()
     retry = client.post("/api/v1/account/borrow/", body, format="json", HTTP_IDEMPOTENCY_KEY=KEY)
     assert retry.status_code == 200 and wallet(account, "USDC") == 100 * E6 and ledger(account, "borrow") == 1
+    assert IdempotencyRecord.objects.get().body["health_factor"] == retry.json()["health_factor"]
 
 
 def test_an_enqueue_that_fails_after_commit_frees_the_key(broker, monkeypatch):
