@@ -2,6 +2,7 @@
 the history, and sign-in with a wallet. Views stay thin: parse, call one service or selector, render."""
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 
 from django.contrib import messages
@@ -152,7 +153,9 @@ def _shortlist(action: str, account) -> list[str] | None:
 
 
 def _preview(account, action: str, asset: Asset, text: str | None) -> dict:
-    """The preview fragment's context: available amount, the Max value, HF and borrowing power before -> after."""
+    """The preview fragment's context: available amount, the Max value, HF and borrowing power before -> after.
+    The refusal and the after-state come from a dry run of the action itself (rolled back), so the preview
+    refuses exactly what the action, and the API, would refuse, in the same words."""
     amount, error = None, None
     text = (text or "").strip()
     if text:
@@ -165,6 +168,16 @@ def _preview(account, action: str, asset: Asset, text: str | None) -> dict:
         room = max(0, lending_services.faucet_limit(asset) - lending_selectors.faucet_taken_today(account, asset))
     p = lending_selectors.action_preview(account=account, action=action, asset=asset, amount=amount,
                                          faucet_room=room)
+    if error is None:
+        # nothing typed yet: try Max, and say only what refuses any amount (paused, frozen, no debt...)
+        run = lending_services.account_action_dry_run(account=account, action=action, symbol=asset.symbol,
+                                                      amount=p.submit if amount is not None else (p.limit or 1))
+        refused = run.refusal if amount is not None or (run.refusal and run.refusal.field == "asset") else None
+        after = run.after if amount is not None else None
+        if refused is None and amount == "max" and p.limit <= 0:
+            refused = DomainError(f"Nothing to {action} in {asset.symbol} right now.")
+            after = None
+        p = dataclasses.replace(p, refusal=refused.message if refused else None, after=after)
     use_all = p.all_of_it and action in ("withdraw", "repay") and p.limit > 0
     return {"p": p, "asset": asset, "error": error or p.refusal, "amount": amount, "text": text,
             "available_label": AVAILABLE_LABELS[action], "max_value": "max" if use_all else

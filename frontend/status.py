@@ -43,7 +43,7 @@ def market_status(asset, read, *, now: datetime | None = None) -> dict | None:
 
 
 def countdown_text(until: datetime | None, *, now: datetime | None = None) -> str:
-    """"2d 3h 04m" to `until` (server-rendered; frontend/static/frontend/countdown.js keeps it live)."""
+    """"2d 3h 04m" to `until` (server-rendered; frontend/static/frontend/app.js keeps it live)."""
     if until is None:
         return ""
     seconds = max(0, int((until - (now or datetime.now(UTC))).total_seconds()))
@@ -52,6 +52,6 @@ def countdown_text(until: datetime | None, *, now: datetime | None = None) -> st
     minutes = rest // 60
     if days:
         return f"{days}d {hours}h {minutes:02d}m"
-    if hours:
-        return f"{hours}h {minutes:02d}m"
+    if hours:  # seconds shown under a day, so the live countdown visibly ticks
+        return f"{hours}h {minutes:02d}m {seconds % 60:02d}s"
     return f"{minutes}m {seconds % 60:02d}s"

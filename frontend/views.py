@@ -97,11 +97,14 @@ def market_detail(request, symbol):
                  {"label": "Effective, after the haircut (USD)", "stroke": "#16a34a",
                   "values": [p / 1e8 for p in effective]},
                  {"label": "Token 24/7 (USD)", "stroke": "#f59e0b", "values": [r.token_price / 1e8 for r in rounds]}]}
+    from .borrower_views import _status_row
+
+    now = datetime.now(UTC)
+    read = oracle_reads([asset], at=now)[asset.symbol]
     return render(request, "frontend/market.html", {
         "asset": asset, "reserve": get_object_or_404(Reserve, asset=asset), "chart": chart,
-        "weekend": _weekend_chart(asset),
-        "read": (read := oracle_reads([asset])[asset.symbol]), "price": format_price(read.reference_price),
-        "effective": format_price(read.effective_price)})
+        "weekend": _weekend_chart(asset), "read": read, "status": _status_row(asset, read, now),
+        "price": format_price(read.reference_price), "effective": format_price(read.effective_price)})
 
 
 def _weekend_chart(asset) -> dict:

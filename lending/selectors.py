@@ -239,13 +239,13 @@ def what_if_shock(*, shocks_bps: dict[str, int], when: str = "now") -> dict:
     policy and pauses apply): which accounts go under water and what the keeper would do to them under the pool's
     liquidation engine, with the exact amounts (seized collateral at its seize price), computed in memory and
     never written. `liquidated_accounts` lists them one by one, deepest first."""
-    import dataclasses
     from collections import Counter, defaultdict
 
     from django.utils import timezone
 
     from core.amounts import format_amount, format_price, format_wad
     from core.clock import MarketClock
+    from oracles.selectors import shocked_read
 
     from .liquidation import LiquidationBook
     from .scanner import reserve_factors, screen_accounts
@@ -254,8 +254,8 @@ def what_if_shock(*, shocks_bps: dict[str, int], when: str = "now") -> dict:
     assets = {a.symbol: a for a in Asset.objects.order_by("id")}
     reads = oracle_reads(assets.values(), at=at)
     for symbol, bps in shocks_bps.items():
-        price = reads[symbol].reference_price * (10_000 + bps) // 10_000
-        reads[symbol] = dataclasses.replace(reads[symbol], reference_price=price, token_price=price)
+        # the stock moves (the reference); the token keeps its depeg, band and market hours relative to it
+        reads[symbol] = shocked_read(reads[symbol], bps)
     now = int(at.timestamp()) if at else now_seconds()
     candidates = screen_accounts(reserve_factors(reads, now))
     book = LiquidationBook(account_ids=candidates[:WHAT_IF_MAX_ACCOUNTS], liquidator=None, treasury=None, reads=reads,
@@ -320,46 +320,40 @@ def what_if_shock(*, shocks_bps: dict[str, int], when: str = "now") -> dict:
 
 @dataclass(frozen=True)
 class ActionPreview:
-    """An action on this account computed in memory, nothing written or locked. `limit` is the most the action
-    allows now ("Max"); `all_of_it` says whether that is the whole balance or debt, so the service's own "max" is
-    exact at execution time. `refusal` mirrors the service's checks; the service checks again on submit."""
+    """What an action's form shows before anything is submitted. `limit` is the most the action allows now
+    ("Max"); `all_of_it` says whether that is the whole balance or debt, so the service's own "max" is exact at
+    execution time; `submit` is the amount the form would send for what was typed. `refusal` and `after` come
+    from lending.services.account_action_dry_run (the real action, rolled back); this module only reads."""
 
     action: str
     symbol: str
     decimals: int
     before: Health
-    after: Health | None
     limit: int
     all_of_it: bool
-    refusal: str | None
     wallet: int
     supplied: int
     borrowed: int
+    submit: int | str | None = None
+    after: Health | None = None
+    refusal: str | None = None
 
 
 def faucet_taken_today(account: Account, asset: Asset) -> int:
-    from django.db.models import Sum
     from django.utils import timezone
 
     day_start = timezone.now().replace(hour=0, minute=0, second=0, microsecond=0)
-    return LedgerEntry.objects.filter(account=account, asset=asset, kind=LedgerEntry.Kind.FAUCET,
-                                      created_at__gte=day_start).aggregate(s=Sum("amount"))["s"] or 0
-
-
-def _units(amount: int, asset: Asset) -> str:
-    from core.amounts import format_amount
-
-    return f"{format_amount(amount, asset.decimals)} {asset.symbol}"
+    # summed here, not by SQL: SQLite's SUM of these big integers comes back as a float ('1e+19')
+    return sum(LedgerEntry.objects.filter(account=account, asset=asset, kind=LedgerEntry.Kind.FAUCET,
+                                          created_at__gte=day_start).values_list("amount", flat=True))
 
 
 def action_preview(*, account: Account, action: str, asset: Asset, amount: int | str | None,
                    faucet_room: int = 0, now: int | None = None) -> ActionPreview:
-    """Health factor and borrowing power before -> after `action` of `amount` base units ("max": the limit;
-    None: only the before and the limit). Same order of checks as lending.services (Aave v3.3 ValidationLogic)."""
-    import copy
-
-    from core.aave.v3 import HEALTH_FACTOR_LIQUIDATION_THRESHOLD, borrow_allowed
-    from core.aave.wadray import ray_div
+    """The health factor and borrowing power before, the most `action` allows now (the Max button), and what the
+    form would submit for `amount` ("max": the service's own "max" where that is all of it, else the limit; None:
+    nothing typed). Whether the action passes, and the after-state, are the dry run's to say."""
+    from core.aave.v3 import borrow_allowed
 
     now = now_seconds() if now is None else now
     positions = account_positions(account)
@@ -373,29 +367,14 @@ def action_preview(*, account: Account, action: str, asset: Asset, amount: int |
     wallet = WalletBalance.objects.filter(account=account, asset=asset).values_list("amount", flat=True).first() or 0
     supplied, borrowed = position_amounts(position, reserve, now)
     state = reserve_state(reserve)
-    income, debt_index = normalized_income(state, now), normalized_debt(state, now)
 
-    def changed(*, supply: int = 0, debt: int = 0, collateral: bool | None = None) -> Health:
-        moved = copy.copy(position)  # an unsaved copy: nothing is written
-        moved.scaled_supply += supply
-        moved.scaled_debt += debt
-        if collateral is not None:
-            moved.collateral_enabled = collateral
-        rest = [p for p in positions if p.reserve_id != reserve.pk]
-        return health_of([*rest, moved], reads, now)
-
-    refusal, all_of_it = None, False
-    if reserve.paused and action != "faucet":
-        refusal = f"The {asset.symbol} reserve is paused: no action is possible until an admin unpauses it."
-    elif reserve.frozen and action in ("supply", "borrow"):
-        refusal = f"The {asset.symbol} reserve is frozen: you can withdraw and repay, but not supply or borrow."
-
+    all_of_it = False
     if action == "faucet":
         limit = faucet_room
     elif action == "supply":
         limit = wallet
         if reserve.supply_cap:
-            total = ray_mul(reserve.total_scaled_supply + reserve.accrued_to_treasury, income)
+            total = ray_mul(reserve.total_scaled_supply + reserve.accrued_to_treasury, normalized_income(state, now))
             limit = min(limit, max(0, reserve.supply_cap * asset.unit - total))
     elif action == "withdraw":
         limit, all_of_it = min(supplied, reserve.virtual_balance), supplied <= reserve.virtual_balance
@@ -412,7 +391,7 @@ def action_preview(*, account: Account, action: str, asset: Asset, amount: int |
         power = before.by_ltv.available_borrows_base
         limit = min(power * asset.unit // price if price else 0, reserve.virtual_balance)
         if reserve.borrow_cap:
-            total = ray_mul(reserve.total_scaled_debt, debt_index)
+            total = ray_mul(reserve.total_scaled_debt, normalized_debt(state, now))
             limit = min(limit, max(0, reserve.borrow_cap * asset.unit - total))
         for _ in range(8):  # the floor above passes at once but for rounding; step down a little if not
             if not limit or borrow_allowed(before.by_ltv, amount=limit, price=price, decimals=asset.decimals):
@@ -423,67 +402,10 @@ def action_preview(*, account: Account, action: str, asset: Asset, amount: int |
     else:
         raise ValueError(f"unknown action {action!r}")
 
+    submit = amount
     if amount == "max":
-        amount = limit
-    after = None
-    if refusal is None and amount is not None:
-        refusal = _preview_refusal(action, asset, reserve, read, amount, limit, wallet, supplied, borrowed, before)
-        if refusal is None or action in ("withdraw", "borrow"):
-            if action == "supply":
-                first = position.scaled_supply == 0 and reserve.ltv_bps != 0 and reserve.collateral_enabled
-                after = changed(supply=ray_div(amount, income), collateral=True if first else None)
-            elif action == "withdraw":
-                out = min(amount, supplied)
-                after = changed(supply=-(position.scaled_supply if out == supplied else ray_div(out, income)),
-                                collateral=False if out == supplied else None)
-                if refusal is None and after.by_lt.has_debt and after.by_lt.health_factor < \
-                        HEALTH_FACTOR_LIQUIDATION_THRESHOLD and position.collateral_enabled:
-                    refusal = "This would drop your health factor below 1. Withdraw less or repay some debt first."
-            elif action == "borrow":
-                after = changed(debt=ray_div(amount, debt_index))
-            elif action == "repay":
-                pay = min(amount, borrowed)
-                after = changed(debt=-(position.scaled_debt if pay == borrowed else ray_div(pay, debt_index)))
-            else:
-                after = before
-    return ActionPreview(action, asset.symbol, asset.decimals, before, after, limit, all_of_it, refusal, wallet,
-                         supplied, borrowed)
-
-
-def _preview_refusal(action, asset, reserve, read, amount, limit, wallet, supplied, borrowed, before) -> str | None:
-    from core.aave.v3 import HEALTH_FACTOR_LIQUIDATION_THRESHOLD
-
-    if action == "faucet" and amount > limit:
-        return f"The faucet can still give you {_units(limit, asset)} today."
-    if action == "supply":
-        if amount > wallet:
-            return f"Your wallet holds {_units(wallet, asset)}; use the Faucet first."
-        if amount > limit:
-            return f"The supply cap leaves room for {_units(limit, asset)}."
-    if action == "withdraw":
-        if supplied == 0:
-            return f"You have no {asset.symbol} supplied."
-        if amount > supplied:
-            return f"You can withdraw at most {_units(supplied, asset)}."
-        if amount > reserve.virtual_balance:
-            return f"The pool holds only {_units(reserve.virtual_balance, asset)} of idle liquidity."
-    if action == "borrow":
-        if not reserve.borrowing_enabled:
-            return f"Borrowing {asset.symbol} is not enabled."
-        if read.blocks_borrowing:
-            return (f"The {asset.symbol} price is {read.blocks_borrowing}; borrowing is refused until the oracle "
-                    f"recovers.")
-        if before.by_ltv.total_collateral_base == 0:
-            return "You have no collateral. Supply a stock token first."
-        if before.by_lt.has_debt and before.by_lt.health_factor < HEALTH_FACTOR_LIQUIDATION_THRESHOLD:
-            return "Your health factor is below 1; repay before borrowing more."
-        if amount > reserve.virtual_balance:
-            return f"The pool holds only {_units(reserve.virtual_balance, asset)} to lend."
-        if amount > limit:
-            return f"That exceeds your borrowing power; you can borrow at most about {_units(limit, asset)}."
-    if action == "repay":
-        if borrowed == 0:
-            return f"You have no {asset.symbol} debt to repay."
-        if min(amount, borrowed) > wallet:
-            return f"Repaying needs that much in your wallet; it holds {_units(wallet, asset)}."
-    return None
+        # the service's "max" on withdraw and repay when that is everything; otherwise the number. Nothing
+        # allowed: the smallest amount, so the dry run says why.
+        submit = "max" if all_of_it and action in ("withdraw", "repay") else (limit or 1)
+    return ActionPreview(action, asset.symbol, asset.decimals, before, limit, all_of_it, wallet, supplied, borrowed,
+                         submit)

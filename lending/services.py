@@ -25,7 +25,7 @@ from core.aave.wadray import ray_div, ray_mul
 from core.amounts import format_amount, format_wad
 from markets.models import Asset, Reserve, is_symbol
 from markets.services import now_seconds, reserve_accrue, reserve_update_rates
-from oracles.selectors import OracleRead, oracle_read
+from oracles.selectors import OracleRead, oracle_reads
 
 from . import identity, liquidation
 from .liquidation import NotLiquidatable  # noqa: F401 - part of this module's interface
@@ -152,12 +152,6 @@ def _lock_reserves(*assets: Asset) -> dict[str, Reserve]:
     return {r.asset.symbol: r for r in rows}
 
 
-def _position(account: Account, reserve: Reserve) -> Position:
-    position, _ = Position.objects.get_or_create(account=account, reserve=reserve)
-    position.reserve = reserve
-    return position
-
-
 def _wallet(account: Account, asset: Asset) -> WalletBalance:
     wallet, _ = WalletBalance.objects.get_or_create(account=account, asset=asset)
     return wallet
@@ -208,9 +202,9 @@ def _health(account: Account, now: int, reads: dict[str, OracleRead] | None = No
         positions = [overrides.get(p.pk, p) for p in positions]
         # fresh reserve objects carry this transaction's accrued indexes
     reads = dict(reads or {})
-    for p in positions:
-        if p.reserve.asset.symbol not in reads:
-            reads[p.reserve.asset.symbol] = oracle_read(p.reserve.asset)
+    missing = {p.reserve.asset.symbol: p.reserve.asset for p in positions if p.reserve.asset.symbol not in reads}
+    if missing:  # one batch (two queries), not two queries an asset: this runs under the reserve's lock
+        reads.update(oracle_reads(missing.values()))
     return health_of(positions, reads, now), reads
 
 
@@ -227,10 +221,15 @@ class _Ctx:
 def _open(account: Account, symbol: str, now: int | None) -> _Ctx:
     asset = asset_by_symbol(symbol)
     account = _lock_accounts(account.pk)[account.pk]
+    # The account's own rows first (its lock guards them): every account's actions on an asset queue on that
+    # reserve's row, so the row is locked only for the action itself.
+    position, _ = Position.objects.get_or_create(account=account, reserve_id=asset.reserve.pk)
+    wallet = _wallet(account, asset)
     reserve = _lock_reserves(asset)[asset.symbol]
+    position.reserve = reserve
     now = now_seconds() if now is None else now
     reserve_accrue(reserve=reserve, now=now)
-    return _Ctx(account, asset, reserve, _position(account, reserve), _wallet(account, asset), now)
+    return _Ctx(account, asset, reserve, position, wallet, now)
 
 
 def _finish(ctx: _Ctx, kind: str, amount: int, *, wallet_change: int, scaled: int, index: int) -> LedgerEntry:
@@ -375,8 +374,8 @@ def account_borrow(*, account: Account, symbol: str, amount: int, now: int | Non
             raise Unprocessable(f"Borrow cap of {r.borrow_cap} {asset.symbol} reached; at most "
                                 f"{_fmt(room, asset)} more can be borrowed.", code="borrow_cap_exceeded",
                                 field="amount")
-    health, reads = _health(ctx.account, ctx.now, reads={asset.symbol: oracle_read(asset)},
-                            overrides=_with_reserve(ctx))
+    # the borrowed asset's position exists (_open made it), so its price is read with the others
+    health, reads = _health(ctx.account, ctx.now, overrides=_with_reserve(ctx))
     for value in health.lt_values:
         flag = reads[value.symbol].blocks_borrowing
         if flag and (value.collateral and value.supplied or value.symbol == asset.symbol):
@@ -451,6 +450,37 @@ def account_set_collateral(*, account: Account, symbol: str, enabled, now: int |
         position_save(pos)
     r.save()
     return _ledger(ctx.account, asset, LedgerEntry.Kind.COLLATERAL, 0, enabled=enabled)
+
+
+@dataclass(frozen=True)
+class DryRun:
+    """What an action would do: the service's own refusal (the error the API would give), or the account's
+    health after it."""
+
+    refusal: DomainError | None
+    after: Health | None
+
+
+def account_action_dry_run(*, account: Account, action: str, symbol: str, amount, now: int | None = None) -> DryRun:
+    """The real action in a transaction that is always rolled back: the borrower's preview runs the very checks
+    the action runs (one validation path, no twin to drift), and reads the health it would leave from inside the
+    transaction. It takes the action's row locks for that moment; nothing is kept (a ledger id may be skipped)."""
+    actions = {"faucet": account_faucet, "supply": account_supply, "withdraw": account_withdraw,
+               "borrow": account_borrow, "repay": account_repay}
+    if action not in actions:
+        raise ValueError(f"unknown action {action!r}")
+    now = now_seconds() if now is None else now
+    timing = {} if action == "faucet" else {"now": now}
+    try:
+        with transaction.atomic():
+            actions[action](account=account, symbol=symbol, amount=amount, **timing)
+            after, _ = _health(account, now)
+            # last, never first: an inner atomic block exiting with the flag set rolls back only itself and
+            # clears it. An exception above rolls everything back anyway.
+            transaction.set_rollback(True)
+    except DomainError as exc:
+        return DryRun(exc, None)
+    return DryRun(None, after)
 
 
 # --- liquidation (the book: lending/liquidation.py; the scan and the keeper: lending/keeper.py) -------

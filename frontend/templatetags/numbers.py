@@ -101,3 +101,18 @@ def apy(value) -> str:
         return "—"
     text = f"{float(value):,.2f}%"  # display only: the rate itself stays a ray integer
     return "0.00%" if text == "-0.00%" else text
+
+
+@register.filter
+def age(seconds) -> str:
+    """Seconds -> "2d 0h", "3h 05m", "12 min", "40 s": how old a price is."""
+    if seconds in (None, ""):
+        return "—"
+    seconds = max(0, int(seconds))
+    days, rest = divmod(seconds, 86_400)
+    hours, rest = divmod(rest, 3_600)
+    if days:
+        return f"{days}d {hours}h"
+    if hours:
+        return f"{hours}h {rest // 60:02d}m"
+    return f"{rest // 60} min" if rest >= 60 else f"{rest} s"

@@ -50,6 +50,10 @@ def test_admin_journey(risk_admin, borrower, worker_process, page, live_server):
     page.get_by_role("link", name="Risk console").click()
     page.get_by_role("heading", name="Accounts at risk", exact=True).wait_for()
     assert "bob" in page.get_by_test_id("accounts-at-risk").inner_text()
+    # bob's HF (10,000 x 50% / 7,000, floored) in the dashboard's amber band (warn from 1.5 down); every feed
+    # here is pinned, and flagged so
+    assert page.get_by_test_id("accounts-at-risk").locator(".hf.warn").first.inner_text() == "1.42"
+    assert page.get_by_test_id("exposure").locator("tr", has_text="AAPLx").get_by_text("pinned").is_visible()
     assert serious_axe_violations(page) == []
     shot(page, "1-console")
 
@@ -71,6 +75,7 @@ def test_admin_journey(risk_admin, borrower, worker_process, page, live_server):
     page.get_by_role("button", name="Shock", exact=True).click()
     page.get_by_text("AAPLx -35%: now $130").wait_for()
     page.get_by_test_id("liquidations").get_by_text("bob").wait_for(timeout=30_000)
+    assert page.get_by_test_id("liquidations").locator(".hf.danger").count() >= 1  # HF 0.93 before, in red
     shot(page, "3-liquidated")
 
     # Unpin: back on the simulated feed at its own price.

@@ -1,9 +1,11 @@
-"""A new borrower in a real browser (Playwright driving Debian's Chromium): sign up and land on the dashboard,
-take TSLAx from the faucet, supply it, borrow USDC with the preview checked before submitting (a refusal first,
-inline), see the health factor and its chart appear on `/`, repay with Max; the dashboard at 390 px; no console
-errors, no serious or critical axe-core violation. Screenshots go to $UI_SCREENSHOTS/borrower_journey (default
-/tmp/ui_screenshots)."""
+"""A new borrower in a real browser (Playwright driving Debian's Chromium): wallet sign-in without a wallet,
+sign up and land on the dashboard (skip link, live HF region, ticking market countdown), take TSLAx from the
+faucet, supply it (Enter submits), borrow USDC with the preview checked before submitting (a refusal first,
+inline), see the health factor and its chart appear on `/`, repay with Max, withdraw with Max; the dashboard at
+390 px; no console errors, no serious or critical axe-core violation. Screenshots go to
+$UI_SCREENSHOTS/borrower_journey (default /tmp/ui_screenshots)."""
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -45,6 +47,10 @@ def test_borrower_journey(page, live_server):  # noqa: F811
 
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.set_default_timeout(10_000)
+    # Wallet sign-in in a browser without window.ethereum says so plainly, and offers the password route.
+    page.goto(live_server.url + "/login/wallet/")
+    expect(page.locator("#siwe-status")).to_contain_text("No browser wallet found")
+    expect(page.locator("#siwe-button")).to_be_hidden()
     page.goto(live_server.url + "/register/")
     page.get_by_label("Username").fill("browser-bob")
     page.get_by_label("Password", exact=True).fill("a-long-pass-123")
@@ -53,12 +59,29 @@ def test_borrower_journey(page, live_server):  # noqa: F811
     page.wait_for_url(live_server.url + "/")
     hf = page.get_by_test_id("health-factor")
     expect(hf).to_have_text("∞")
+    assert hf.evaluate("e => e.closest('[aria-live]').getAttribute('aria-live')") == "polite"  # the polled HF
+    # The skip link is the first Tab stop, visible and outlined when focused; it moves focus to the content.
+    page.keyboard.press("Tab")
+    skip = page.get_by_role("link", name="Skip to content")
+    expect(skip).to_be_focused()
+    assert skip.bounding_box()["y"] >= 0 and skip.evaluate("e => getComputedStyle(e).outlineStyle") == "solid"
+    page.keyboard.press("Enter")
+    expect(page.locator("main")).to_be_focused()
+    # Market badges with a live countdown: app.js counts down to the <time>'s datetime every second (moved here
+    # to 90 s from now, so the test does not depend on the hour or the day).
+    expect(page.get_by_test_id("to-supply").locator(".badge").first).to_be_visible()
+    countdown = page.get_by_test_id("to-supply").locator("time[data-countdown]").first
+    countdown.evaluate("e => e.setAttribute('datetime', new Date(Date.now() + 90_000).toISOString())")
+    expect(countdown).to_have_text(re.compile(r"^1m [23]\ds$"), timeout=3_000)
+    expect(countdown).not_to_have_text(countdown.inner_text(), timeout=3_000)  # and it ticks
 
     open_form(page, "Faucet TSLAx")
     expect(page.get_by_label("Asset")).to_have_value("TSLAx")
     submit(page, "10", "Faucet", "Faucet of 10 TSLAx done.")
-    open_form(page, "Supply TSLAx")
-    submit(page, "10", "Supply", "Supply of 10 TSLAx done.")
+    open_form(page, "Supply TSLAx")  # Enter in the amount submits this form's action, Supply
+    page.get_by_label("Amount", exact=True).fill("10")
+    page.get_by_label("Amount", exact=True).press("Enter")
+    page.get_by_role("status").get_by_text("Supply of 10 TSLAx done.").wait_for()
 
     # Borrow: the form previews before submitting: too much is refused inline, then 1,000 USDC against
     # 10 TSLAx at $250 (threshold 65%) takes the health factor from ∞ to 2,500 x 0.65 / 1,000 = 1.62.
@@ -90,6 +113,16 @@ def test_borrower_journey(page, live_server):  # noqa: F811
     page.get_by_role("button", name="Repay", exact=True).click()
     page.get_by_role("status").get_by_text("Repay of 1000").wait_for()
     expect(page.get_by_test_id("health-factor")).to_have_text("∞")
+
+    # Withdraw: more than supplied is refused inline in the service's words; Max, without debt, is all of it.
+    open_form(page, "Withdraw TSLAx")
+    page.get_by_label("Amount", exact=True).fill("11")
+    expect(page.get_by_test_id("refusal")).to_have_text("You can withdraw at most 10 TSLAx.")
+    page.get_by_role("button", name="Max", exact=True).click()
+    expect(page.get_by_test_id("refusal")).to_have_count(0)
+    page.get_by_role("button", name="Withdraw", exact=True).click()
+    page.get_by_role("status").get_by_text("Withdraw of 10 TSLAx done.").wait_for()
+    expect(page.get_by_test_id("supplies")).to_have_count(0)
 
     # 390 px: nothing wider than the screen (wide tables scroll inside their cards)
     page.set_viewport_size({"width": 390, "height": 844})

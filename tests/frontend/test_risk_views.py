@@ -1,6 +1,9 @@
 """The risk console and the asset desks, through Django's test client (server-side)."""
+from datetime import timedelta
+
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from common.models import AuditEntry
 from lending import services
@@ -49,10 +52,16 @@ def test_console_is_staff_only_and_shows_the_pool(book, staff):
     at_risk = html[html.index('data-testid="accounts-at-risk"'):]
     assert at_risk.index("bob") < at_risk.index("carol")
     assert ">1.10<" in at_risk and "$25,000.00" in at_risk and "TSLAx $226.67" in at_risk
+    assert 'class="hf warn">1.10<' in at_risk and 'class="hf ok">3.75<' in at_risk  # the dashboard's colour bands
     assert "HF at the next NYSE close" in at_risk and "XNYS" in html
     assert "pinned by hand" in html  # the test universe pins every feed
     OracleFeed.objects.exclude(asset__kind="stablecoin").update(source="simulated")
     assert "Every feed is live" in staff.get("/risk/").content.decode()
+    # a feed that stopped moving two days ago (USDT trades 24/7, so it is stale at once)
+    OracleFeed.objects.filter(asset__symbol="USDT").update(source="simulated",
+                                                           last_changed_at=timezone.now() - timedelta(days=2))
+    html = staff.get("/risk/").content.decode()
+    assert "stale (price 2d 0h old)" in html and '<span class="flag">stale</span>' in html
 
 
 def test_preview_lists_who_a_retune_puts_at_risk_before_saving(book, staff):
@@ -152,6 +161,7 @@ def test_liquidations_feed_and_scan(book, staff, monkeypatch):
     assert keeper.keeper_run(account_ids=[account.pk], round_key="ui")
     feed = staff.get("/risk/liquidations/?asset=TSLAx").content.decode()
     assert f"#{account.pk} bob" in feed and "USDC" in feed and 'hx-trigger="every 3s"' in feed
+    assert '<span class="hf danger">0.88</span> → ' in feed  # HF colour bands here too
     assert f"#{account.pk} bob" in staff.get("/risk/").content.decode()
     assert staff.get("/risk/liquidations/?asset=%00").status_code in (400, 404)
     queued = []

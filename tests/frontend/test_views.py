@@ -93,6 +93,8 @@ def test_market_page_has_chart_data():
     set_price("TSLAx", "250")
     r = Client().get("/markets/TSLAx/")
     assert r.status_code == 200 and b'id="chart-data"' in r.content
+    status = r.content.decode().split('data-testid="market-status"')[1].split("</p>")[0]
+    assert 'class="badge session-' in status and "data-countdown" in status  # the badge and the live countdown
 
 
 def _liquidated_borrower():
@@ -118,7 +120,7 @@ def test_history_lists_actions_and_liquidations_with_units():
     client.force_login(user)
     page = client.get("/history/").content.decode()
     assert "Liquidations" in page and "<td>Borrow</td><td>USDC</td><td class=\"num\">17,000</td>" in page
-    assert "8,500 USDC" in page and "0.99 → " in page and "$225.00" in page
+    assert "8,500 USDC" in page and '<span class="hf danger">0.99</span> → ' in page and "$225.00" in page
     other = Client()
     other.force_login(make_user())
     assert "8,500 USDC" not in other.get("/history/").content.decode()  # nobody else's
@@ -137,3 +139,73 @@ def test_dashboard_shows_the_risk_outlook_and_the_health_factor_chart():
     assert 'data-testid="liquidation-prices"' in page and 'data-testid="current-ltv"' in page
     partial = client.get("/", HTTP_HX_REQUEST="true").content.decode()
     assert 'id="hf-value"' in partial and "hf-chart-data" not in partial  # the poll skips the chart
+
+
+def _set_wallet(user, symbol, whole):
+    from lending.models import WalletBalance
+
+    WalletBalance.objects.filter(account__user=user, asset__symbol=symbol).update(amount=whole * 10**6)
+
+
+PREVIEW_REFUSALS = [  # (setup, action, asset, amount, the API's error code): one validation path for both
+    ("fresh", "faucet", "TSLAx", "0", "invalid_amount"),
+    ("fresh", "faucet", "USDC", "99999999", "faucet_limit_exceeded"),
+    ("fresh", "supply", "TSLAx", "5", "insufficient_balance"),
+    ("paused", "supply", "TSLAx", "5", "reserve_paused"),
+    ("frozen", "supply", "TSLAx", "5", "reserve_frozen"),
+    ("collateral", "withdraw", "TSLAx", "0", "invalid_amount"),
+    ("collateral", "withdraw", "TSLAx", "11", "insufficient_balance"),
+    ("fresh", "withdraw", "TSLAx", "1", "insufficient_balance"),
+    ("debt", "withdraw", "TSLAx", "9", "health_factor_too_low"),
+    ("fresh", "borrow", "USDC", "100", "no_collateral"),
+    ("collateral", "borrow", "USDC", "5000", "borrowing_power_exceeded"),
+    ("frozen", "borrow", "USDC", "100", "reserve_frozen"),
+    ("paused", "borrow", "USDC", "100", "reserve_paused"),
+    ("collateral", "repay", "USDC", "10", "no_debt"),
+    ("debt", "repay", "USDC", "2000", "insufficient_balance"),
+    ("paused", "repay", "USDC", "10", "reserve_paused"),
+]
+
+
+@pytest.mark.parametrize("setup, action, symbol, amount, code", PREVIEW_REFUSALS)
+def test_the_previews_refusal_is_the_apis_error_and_the_preview_changes_nothing(client_user, setup, action,
+                                                                                symbol, amount, code):
+    import html
+    import re
+
+    from tests.api.action_cases import snapshot
+    from tests.factories import api_client, fund_and_supply, set_reserve
+
+    client, user = client_user
+    account = user.account
+    if setup in ("collateral", "debt", "paused", "frozen"):
+        fund_and_supply(account, "TSLAx", "10")
+    if setup in ("debt", "paused"):
+        client.post("/act/borrow/", {"asset": "USDC", "amount": "1000"}, HTTP_HX_REQUEST="true")
+        _set_wallet(user, "USDC", 10)
+    if setup in ("paused", "frozen"):
+        set_reserve(symbol, **{setup: True})
+    before = snapshot()
+    page = client.post(f"/act/{action}/preview/", {"asset": symbol, "amount": amount}, HTTP_HX_REQUEST="true")
+    assert page.status_code == 200 and snapshot() == before
+    shown = re.search(r'data-testid="refusal">(.*?)</p>', page.content.decode(), re.S)
+    assert shown, page.content.decode()
+    error = api_client(user).post(f"/api/v1/account/{action}/", {"asset": symbol, "amount": amount},
+                                  format="json").json()["error"]
+    assert error["code"] == code and html.unescape(shown.group(1)) == error["message"]
+    assert snapshot() == before
+    if error["field"] == "asset":  # refused whatever the amount: said as soon as the form opens
+        opened = client.post(f"/act/{action}/preview/", {"asset": symbol, "amount": ""}, HTTP_HX_REQUEST="true")
+        assert html.escape(error["message"]) in opened.content.decode()
+
+
+def test_history_paginates_25_a_page(client_user):
+    from lending import services
+
+    client, user = client_user
+    for _ in range(30):
+        services.account_faucet(account=user.account, symbol="USDC", amount=10**6)
+    first = client.get("/history/").content.decode()
+    assert first.count("<td>Faucet</td>") == 25 and "Page 1 of 2" in first and 'href="?page=2" rel="next"' in first
+    second = client.get("/history/?page=2").content.decode()
+    assert second.count("<td>Faucet</td>") == 5 and 'href="?page=1" rel="prev"' in second

@@ -8,7 +8,7 @@
     const d = Math.floor(seconds / 86400), h = Math.floor(seconds % 86400 / 3600),
       m = Math.floor(seconds % 3600 / 60), s = seconds % 60, pad = n => String(n).padStart(2, "0");
     if (d) return d + "d " + h + "h " + pad(m) + "m";
-    if (h) return h + "h " + pad(m) + "m";
+    if (h) return h + "h " + pad(m) + "m " + pad(s) + "s";
     return m + "m " + pad(s) + "s";
   }
 
