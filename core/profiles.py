@@ -159,11 +159,29 @@ class AssetParams:
     @property
     def behaviour(self) -> str:
         """The profile whose price process runs (a CEX wallet runs the one it resells)."""
-        return self.resells if self.profile == CEX and self.resells in PROFILES else self.profile
+        return rule_profile(self.profile, self.resells)
 
 
 def profile_of(name: str) -> Profile:
     return PROFILES[name]
+
+
+def rule_profile(profile: str, resells: str = "") -> str:
+    """The profile whose price process and closed-market rule apply: a CEX wallet is an aggregator that resells
+    another profile (issue #12), so its effective and seizure prices follow that one; any other, its own."""
+    return resells if profile == CEX and resells in PROFILES and resells != CEX else profile
+
+
+def token_market_open(profile: str, session: str, *, venue_hours: str = "", resells: str = "") -> bool:
+    """Whether the token has a market of its own in this clock session. A 24/5 token (Robinhood; a CEX venue
+    trading 24/5, or one reselling a 24/5 token) has none from Friday 20:00 to Sunday 20:00 ET nor on holidays
+    (the "closed" session): then there is no token price, and the effective price is the haircut reference."""
+    if profile not in PROFILES:
+        return True
+    hours = {PROFILES[profile].token_hours}
+    if profile == CEX:
+        hours |= {venue_hours or "24/7", PROFILES[rule_profile(profile, resells)].token_hours}
+    return not ("24/5" in hours and session == "closed")
 
 
 # --- corporate actions (Ondo's multiplier) ----------------------------------------------------------------
@@ -330,16 +348,13 @@ def advance(p: AssetParams, st: dict, *, at: datetime, seconds: float, rng: rand
     st["band"] = [st["ref"] * (1 - band), st["ref"] * (1 + band)] if band else None
     if band and st["token"] is not None:
         st["token"] = min(max(st["token"], st["band"][0]), st["band"][1])
-    if p.profile == CEX and st["token"] is not None and not _venue_trades(p, cs):
+    if st["token"] is not None and not token_market_open(p.profile, cs.session, venue_hours=p.venue_hours,
+                                                         resells=p.resells):
         st["token"] = None
     if round(st["ref"] * PRICE_UNIT) != round(before * PRICE_UNIT):
         st["changed"] = at.isoformat()
     st["was_open"] = cs.is_open
     return st
-
-
-def _venue_trades(p: AssetParams, cs) -> bool:
-    return p.venue_hours != "24/5" or cs.session != "closed"
 
 
 def _valuation_events(p: AssetParams, st: dict, hours: float, rng: random.Random) -> None:
@@ -510,6 +525,29 @@ def is_depeg(reference: int, token: int | None) -> bool:
     return token is not None and reference > 0 and abs(token - reference) * BPS > DEPEG_BPS * reference
 
 
+def shock_quote(bps: int, *, reference: int, token: int | None, band: tuple[int, int] | None = None
+                ) -> tuple[int, int | None, tuple[int, int] | None]:
+    """A what-if shock of `bps` on one oracle quote (reference, token, band), keeping the profile's state.
+
+    The shock is a move of the stock as the oracle sees it: the reference. What the profile ties to the reference
+    moves with it, so the shocked quote is one the profile could still report (DESIGN.md s3: reference and token
+    are two prices, and the token can depeg while closed): the token keeps its premium or discount (a depegged
+    xStocks token stays as far off the shocked reference; a pushed own book stays pushed); a token with no market
+    at this hour (24/5 at weekends) still has none; a band re-centres on the shocked reference (it is the last
+    reference +/- a fraction) and the token stays inside it. A price of 0 (no price yet) stays 0."""
+
+    def move(x: int) -> int:
+        return max(1, x * (BPS + bps) // BPS) if x > 0 else x
+
+    reference = move(reference)
+    token = None if token is None else move(token)
+    if band is not None:
+        band = (move(band[0]), move(band[1]))
+        if token is not None:
+            token = min(max(token, band[0]), band[1])
+    return reference, token, band
+
+
 @dataclass(frozen=True)
 class Step:
     at: datetime
@@ -556,7 +594,6 @@ def replay(p: AssetParams, start: datetime, end: datetime, step: timedelta, seed
     rng = random.Random(seed)
     clock = MarketClock.get(p.calendar)
     haircuts = haircuts or {}
-    prof = PROFILES[p.profile]
     st = init_state(p)
     out, prev = [], None
     for i in range(n):
@@ -577,8 +614,8 @@ def replay(p: AssetParams, start: datetime, end: datetime, step: timedelta, seed
         band = st["band"]
         out.append(Step(
             at=at, session=cs.session, closure_kind=cs.closure_kind, reference_price=ref, token_price=token,
-            effective_price=effective_price(prof.name if p.profile != CEX else p.behaviour, reference=ref,
-                                            token=token, haircut_bps=haircut, closed=not cs.is_open),
+            effective_price=effective_price(p.behaviour, reference=ref, token=token, haircut_bps=haircut,
+                                            closed=not cs.is_open),
             haircut_bps=haircut, band_low=_px(band[0]) if band else None, band_high=_px(band[1]) if band else None,
             stale=stale, depeg=is_depeg(ref, token),
             extra={"underlying": st["u"], "multiplier": st["mult"], "valuation": st["val"],

@@ -18,7 +18,7 @@ BPS = 10_000
 class OracleRead:
     symbol: str
     reference_price: int  # 8 decimals
-    token_price: int
+    token_price: int | None  # None while the token has no market of its own (24/5 at weekends)
     haircut_bps: int
     session: str
     is_open: bool
@@ -35,15 +35,23 @@ class OracleRead:
     profile: str = ""  # the asset's issuer profile (core.profiles)
     band_low: int | None = None  # the profile's price band (Aster, Trade.xyz), None where it has none
     band_high: int | None = None
+    resells: str = ""  # a CEX wallet's resold profile: its rule prices the token (core.profiles.rule_profile)
+
+    @property
+    def rule(self) -> str:
+        """The profile whose closed-market rule applies (a CEX wallet: the one it resells)."""
+        from core import profiles
+
+        return profiles.rule_profile(self.profile, self.resells)
 
     @property
     def effective_price(self) -> int:
         """Lower band: price x (1 - haircut), floor; for an own-market profile while closed, no more than the
-        token's own price (core.profiles.effective_price)."""
+        token's own price (core.profiles.effective_price); without a token market, the haircut reference."""
         from core import profiles
 
-        if self.profile in profiles.PROFILES:
-            return profiles.effective_price(self.profile, reference=self.reference_price, token=self.token_price,
+        if self.rule in profiles.PROFILES:
+            return profiles.effective_price(self.rule, reference=self.reference_price, token=self.token_price,
                                             haircut_bps=self.haircut_bps, closed=not self.is_open)
         return self.reference_price * (BPS - self.haircut_bps) // BPS
 
@@ -74,8 +82,8 @@ class OracleRead:
         stock market is shut, the token's own price: that is what the seized tokens sell for."""
         from core import profiles
 
-        profile = profiles.PROFILES.get(self.profile)
-        if profile is not None and profile.own_market and not self.is_open and self.token_price > 0:
+        profile = profiles.PROFILES.get(self.rule)
+        if profile is not None and profile.own_market and not self.is_open and self.token_price:
             return self.token_price
         return self.reference_price
 
@@ -136,6 +144,10 @@ def _read(asset: Asset, feed: OracleFeed | None, policy: HaircutPolicy | None, a
     changed = feed.last_changed_at or rnd.created_at
     age = max(0, int((at - changed).total_seconds()))
     token_price = rnd.reference_price if manual else rnd.token_price
+    if not _token_market_open(asset, state.session):
+        # no token market now (a 24/5 token at weekends, whatever the source): the round's token price is
+        # Friday's, not a price; the read has none, and the effective price is the haircut reference
+        token_price = None
     if not manual:
         if asset.issuer_profile == Asset.IssuerProfile.JARSY:  # always closed: its own rule (core.profiles)
             from core.profiles import AssetParams, jarsy_stale
@@ -145,7 +157,7 @@ def _read(asset: Asset, feed: OracleFeed | None, policy: HaircutPolicy | None, a
                 flags.append("stale")
         elif state.is_open and age > feed.heartbeat_seconds:
             flags.append("stale")
-        if abs(token_price - rnd.reference_price) * BPS > DEPEG_BPS * rnd.reference_price:
+        if token_price is not None and abs(token_price - rnd.reference_price) * BPS > DEPEG_BPS * rnd.reference_price:
             flags.append("depeg")
         flags.extend(f for f in rnd.flags if f in ("outlier", "halted") and f not in flags)
     haircut = 0 if asset.kind == Asset.Kind.STABLECOIN else policy_haircut_bps(policy, asset, state.closure_kind)
@@ -178,7 +190,28 @@ def _read(asset: Asset, feed: OracleFeed | None, policy: HaircutPolicy | None, a
         profile=asset.issuer_profile,
         band_low=band[0] if band else None,
         band_high=band[1] if band else None,
+        resells=asset.resells_profile,
     )
+
+
+def _token_market_open(asset: Asset, session: str) -> bool:
+    from core.profiles import token_market_open
+
+    return token_market_open(asset.issuer_profile, session, venue_hours=asset.venue_hours,
+                             resells=asset.resells_profile)
+
+
+def shocked_read(read: OracleRead, bps: int) -> OracleRead:
+    """`read` with its reference shocked by `bps`, the token and band following as the profile ties them to it
+    (core.profiles.shock_quote: a depeg stays a depeg, a banded token stays in its band): the what-if's price."""
+    import dataclasses
+
+    from core.profiles import shock_quote
+
+    band = (read.band_low, read.band_high) if read.band_low is not None and read.band_high is not None else None
+    reference, token, band = shock_quote(bps, reference=read.reference_price, token=read.token_price, band=band)
+    return dataclasses.replace(read, reference_price=reference, token_price=token,
+                               band_low=band[0] if band else None, band_high=band[1] if band else None)
 
 
 def _band(asset: Asset, reference: int) -> tuple[int, int] | None:
@@ -255,13 +288,15 @@ def rounds_effective_prices(asset: Asset, rounds) -> list[int]:
     from core import profiles
 
     clock = MarketClock.get(asset.calendar)
+    rule = profiles.rule_profile(asset.issuer_profile, asset.resells_profile)
     out = []
     for r in rounds:
         state = clock.state(r.created_at)
         haircut = policy_haircut_bps(policy, asset, state.closure_kind)
-        if asset.issuer_profile in profiles.PROFILES:  # own-market profiles: no more than the token while shut
-            out.append(profiles.effective_price(asset.issuer_profile, reference=r.reference_price,
-                                                token=r.token_price, haircut_bps=haircut, closed=not state.is_open))
+        if rule in profiles.PROFILES:  # own-market profiles: no more than the token while shut and trading
+            token = r.token_price if _token_market_open(asset, state.session) else None
+            out.append(profiles.effective_price(rule, reference=r.reference_price, token=token,
+                                                haircut_bps=haircut, closed=not state.is_open))
         else:
             out.append(r.reference_price * (BPS - haircut) // BPS)
     return out

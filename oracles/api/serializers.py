@@ -20,11 +20,12 @@ from core.clock import CLOSURE_KINDS
 class OraclePriceSerializer(serializers.Serializer):
     symbol = serializers.CharField()
     reference_price = serializers.CharField(help_text="USD decimal string")
-    token_price = serializers.CharField(help_text="USD decimal string: the token's own market price (the issuer "
-                                                  "profile's; its last one while that market is shut)")
+    token_price = serializers.CharField(allow_null=True, help_text=(
+        "USD decimal string: the token's own market price (the issuer profile's); null while the token has no "
+        "market (a 24/5 token, Robinhood or a 24/5 CEX venue, at weekends and on holidays)"))
     effective_price = serializers.CharField(help_text="reference x (1 - haircut); for an own-market profile "
-                                                      "(StableStock, Aster, Trade.xyz, Ventuals) while closed, "
-                                                      "no more than token_price")
+                                                      "(StableStock, Aster, Trade.xyz, Ventuals, or a CEX wallet "
+                                                      "reselling one) while closed, no more than token_price")
     haircut_bps = serializers.IntegerField()
     session = serializers.CharField()
     is_open = serializers.BooleanField()
@@ -45,7 +46,8 @@ class OraclePriceSerializer(serializers.Serializer):
     def from_read(read) -> dict:
         return {
             "symbol": read.symbol, "reference_price": format_price(read.reference_price),
-            "token_price": format_price(read.token_price), "effective_price": format_price(read.effective_price),
+            "token_price": None if read.token_price is None else format_price(read.token_price),
+            "effective_price": format_price(read.effective_price),
             "haircut_bps": read.haircut_bps, "session": read.session, "is_open": read.is_open,
             "closure_kind": read.closure_kind, "price_age_seconds": read.price_age_seconds,
             "flags": list(read.flags), "round": read.round_id, "updated_at": read.updated_at, "source": read.source,

@@ -133,3 +133,57 @@ def test_hours_and_rule_line():
     assert P.hours_today(params("xstocks"), datetime(2026, 1, 10, 15, tzinfo=UTC)).startswith("NYSE closed today")
     line = P.rule_line(params("trade_xyz", max_leverage=10), monday)
     assert line.startswith("Trade.xyz (HIP-3) · NYSE") and "closed: lower of" in line
+
+
+def test_a_token_has_no_market_when_its_24_5_venue_is_closed():
+    open_ = P.token_market_open
+    assert not open_("robinhood", "closed") and open_("robinhood", "overnight") and open_("robinhood", "regular")
+    assert open_("xstocks", "closed") and open_("trade_xyz", "closed")  # 24/7 tokens
+    assert not open_("cex_wallet", "closed", venue_hours="24/5", resells="xstocks")  # Bybit's 24/5 contracts
+    assert open_("cex_wallet", "overnight", venue_hours="24/5", resells="xstocks")
+    assert open_("cex_wallet", "closed", venue_hours="24/7", resells="ondo_global_markets")  # Binance via Ondo
+    assert not open_("cex_wallet", "closed", venue_hours="24/7", resells="robinhood")  # a 24/5 token resold
+
+
+def test_a_cex_wallet_follows_the_rule_of_the_profile_it_resells():
+    assert P.rule_profile("cex_wallet", "stablestock") == "stablestock"
+    assert P.rule_profile("cex_wallet", "") == P.rule_profile("cex_wallet", "cex_wallet") == "cex_wallet"
+    assert P.rule_profile("xstocks", "stablestock") == "xstocks"  # only a CEX wallet resells
+    p = params("cex_wallet", resells="trade_xyz", max_leverage=10, venue_hours="24/5")
+    steps = P.replay(p, FRI - timedelta(days=1), MON, HOUR, 4, haircuts=HAIRCUTS)
+    nights = [s for s in steps if s.session != "regular" and s.token_price is not None]
+    assert nights and all(s.session != "closed" for s in nights)  # the venue trades weekday nights only
+    for s in steps:
+        haircut_ref = s.reference_price * (10_000 - s.haircut_bps) // 10_000
+        if s.session == "closed":  # no venue: no token price, the haircut reference
+            assert s.token_price is None and s.effective_price == haircut_ref
+        elif s.session != "regular":  # Trade.xyz's rule: the lower of its band-bounded book and the reference
+            assert s.band_low <= s.token_price <= s.band_high
+            assert s.effective_price == min(s.token_price, haircut_ref)
+
+
+SHOCK = -2_000  # -20%
+
+
+def test_a_shock_keeps_a_depeg_relative_to_the_shocked_reference():
+    ref, token, band = P.shock_quote(SHOCK, reference=100 * P.PRICE_UNIT, token=95 * P.PRICE_UNIT)
+    assert (ref, token, band) == (80 * P.PRICE_UNIT, 76 * P.PRICE_UNIT, None)  # still 5% under: still a depeg
+    assert P.is_depeg(ref, token)
+    ref, token, _ = P.shock_quote(SHOCK, reference=100 * P.PRICE_UNIT, token=100 * P.PRICE_UNIT)
+    assert token == ref and not P.is_depeg(ref, token)
+
+
+def test_a_shock_keeps_a_banded_token_inside_its_band():
+    ref, token, band = P.shock_quote(SHOCK, reference=100 * P.PRICE_UNIT, token=91 * P.PRICE_UNIT,
+                                     band=(90 * P.PRICE_UNIT, 110 * P.PRICE_UNIT))
+    assert ref == 80 * P.PRICE_UNIT and band == (72 * P.PRICE_UNIT, 88 * P.PRICE_UNIT)  # +/-10% of the new ref
+    assert band[0] <= token <= band[1] and token == int(72.8 * P.PRICE_UNIT)
+    ref, token, band = P.shock_quote(5_000, reference=100 * P.PRICE_UNIT, token=110 * P.PRICE_UNIT,
+                                     band=(90 * P.PRICE_UNIT, 110 * P.PRICE_UNIT))
+    assert token == band[1] == 165 * P.PRICE_UNIT  # at the edge before, at the edge after
+
+
+def test_a_shock_leaves_no_market_and_no_price_as_they_were():
+    assert P.shock_quote(SHOCK, reference=100 * P.PRICE_UNIT, token=None) == (80 * P.PRICE_UNIT, None, None)
+    assert P.shock_quote(SHOCK, reference=0, token=0) == (0, 0, None)  # no price yet stays unknown
+    assert P.shock_quote(-9_999, reference=1, token=1)[:2] == (1, 1)  # never a zero price

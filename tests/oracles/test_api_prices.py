@@ -1,6 +1,7 @@
 """GET /api/v1/oracle/prices/, /oracle/prices/{symbol}/, /oracle/prices/{symbol}/haircuts/, /oracle/market-status/"""
 import pytest
 
+from core.amounts import format_price
 from tests.factories import api_client, make_universe
 
 pytestmark = pytest.mark.django_db
@@ -62,3 +63,59 @@ def test_market_status(at, session, kind):
 def test_market_status_bad_input(query):
     r = api_client().get(f"/api/v1/oracle/market-status/?{query}")
     assert r.status_code == 400 and r.json()["error"]["message"]
+
+
+SATURDAY_NOON_ET = "2026-01-10T17:00:00+00:00"
+TUESDAY_2AM_ET = "2026-01-13T07:00:00+00:00"  # the overnight session (Robinhood's 24/5 trades)
+
+
+def _prices_at(at: str) -> dict:
+    from datetime import datetime
+    from unittest import mock
+
+    with mock.patch("django.utils.timezone.now", return_value=datetime.fromisoformat(at)):
+        rows = api_client().get("/api/v1/oracle/prices/").json()["results"]
+        detail = api_client().get("/api/v1/oracle/prices/AMZNrh/").json()
+    prices = {p["symbol"]: p for p in rows}
+    assert prices["AMZNrh"] == detail
+    return prices
+
+
+@pytest.mark.parametrize("source", ["simulated", "manual"])
+def test_a_24_5_token_has_no_price_at_weekends_and_one_on_weekday_nights(source):
+    from markets.models import Asset
+    from oracles.models import OracleFeed
+    from oracles.services import round_publish
+
+    for symbol in ("AMZNrh", "TSLAbb", "AAPLbn", "TSLAx"):  # Robinhood, Bybit 24/5; Binance and xStocks 24/7
+        OracleFeed.objects.filter(asset__symbol=symbol).update(source=source)
+        round_publish(asset=Asset.objects.get(symbol=symbol), reference_price=100 * 10**8, token_price=97 * 10**8,
+                      source=source, notify=False)  # a token 3% off: Friday's last trade
+    weekend = _prices_at(SATURDAY_NOON_ET)
+    for symbol in ("AMZNrh", "TSLAbb"):
+        p = weekend[symbol]
+        assert p["session"] == "closed" and p["token_price"] is None and p["haircut_bps"] > 0
+        # no token market: the reference-haircut rule, and no depeg against a price that does not exist
+        assert p["effective_price"] == format_price(100 * 10**8 * (10_000 - p["haircut_bps"]) // 10_000)
+        assert not p["depeg"] and p["seize_price"] == "100"
+    token = "97" if source == "simulated" else "100"  # a manual price is the token's too
+    assert weekend["AAPLbn"]["token_price"] == weekend["TSLAx"]["token_price"] == token  # 24/7 venues trade
+    night = _prices_at(TUESDAY_2AM_ET)
+    for symbol in ("AMZNrh", "TSLAbb"):
+        assert night[symbol]["session"] == "overnight" and night[symbol]["token_price"] == token
+        assert night[symbol]["depeg"] is (source == "simulated")
+
+
+def test_a_cex_wallet_follows_the_own_market_rule_of_the_profile_it_resells():
+    from markets.models import Asset
+    from oracles.models import OracleFeed
+    from oracles.services import round_publish
+
+    Asset.objects.filter(symbol="AAPLbn").update(resells_profile="stablestock")  # a 24/7 venue on a pool token
+    OracleFeed.objects.filter(asset__symbol="AAPLbn").update(source="simulated")
+    round_publish(asset=Asset.objects.get(symbol="AAPLbn"), reference_price=100 * 10**8, token_price=90 * 10**8,
+                  source="simulated", notify=False)
+    p = _prices_at(SATURDAY_NOON_ET)["AAPLbn"]
+    assert p["issuer_profile"] == "cex_wallet" and p["haircut_bps"] < 1_000
+    assert p["effective_price"] == p["seize_price"] == "90"  # StableStock's lower-of rule, the pool's price
+    assert _prices_at(TUESDAY_2AM_ET)["AAPLbn"]["effective_price"] == "90"  # overnight: still shut, the pool's

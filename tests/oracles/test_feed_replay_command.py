@@ -10,7 +10,7 @@ from django.core.management import CommandError, call_command
 from core import profiles
 from markets.models import Asset
 from markets.selectors import asset_profile_params
-from oracles.models import OracleFeed, OracleRound
+from oracles.models import HaircutPolicy, OracleFeed, OracleRound
 from tests.factories import make_universe
 
 pytestmark = pytest.mark.django_db
@@ -163,3 +163,26 @@ def test_cex_wallet_follows_its_profile_and_its_own_hours():
     assert all(s["token_price"] is not None for s in binance)  # 24/7 venue
     bybit = replay("TSLAbb", seed=9)  # a 24/5 contract on xStocks
     assert all((s["token_price"] is None) == (s["session"] == "closed") for s in bybit)
+
+
+@pytest.mark.parametrize("resells, fields", [
+    ("trade_xyz", dict(max_leverage=10, depth_usd=100_000)),  # a 24/5 venue on a banded HIP-3 book
+    ("stablestock", dict(depth_usd=250_000)),  # on a pool token
+])
+def test_cex_wallet_prices_by_the_rule_of_the_profile_it_resells(resells, fields):
+    Asset.objects.filter(symbol="TSLAbb").update(resells_profile=resells, **fields)  # Bybit: 24/5
+    HaircutPolicy.objects.filter(asset__symbol="TSLAbb").update(  # thin haircuts, so the token's price can bite
+        mode="fixed", fixed_bps={"overnight": 50, "weekend": 100})
+    steps = replay("TSLAbb", "2026-01-08T12:00:00Z", MON, seed=10)
+    nights = [s for s in steps if s["session"] not in ("regular", "closed")]
+    assert nights and any(f(s["token_price"]) < f(s["reference_price"]) * (1 - s["haircut_bps"] / 10_000)
+                          for s in nights)  # the book or pool sometimes sits below the haircut reference ...
+    for s in steps:
+        haircut_ref = math.floor(f(s["reference_price"]) * 1e8 * (10_000 - s["haircut_bps"]) / 10_000) / 1e8
+        if s["session"] == "closed":  # ... no venue at weekends: no token price, the haircut reference
+            assert s["token_price"] is None and f(s["effective_price"]) == pytest.approx(haircut_ref, abs=1e-8)
+        elif s["session"] != "regular":  # ... and while it trades the resold rule: the lower of the two
+            assert f(s["effective_price"]) == pytest.approx(min(f(s["token_price"]), haircut_ref), abs=1e-8)
+            if resells == "trade_xyz":
+                assert f(s["band_low"]) <= f(s["token_price"]) <= f(s["band_high"])
+    assert all((s["band_low"] is None) == (resells != "trade_xyz") for s in steps)

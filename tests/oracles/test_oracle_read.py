@@ -5,7 +5,7 @@ import pytest
 
 from markets.models import Asset
 from oracles.models import HaircutPolicy, OracleFeed
-from oracles.selectors import oracle_read
+from oracles.selectors import oracle_read, shocked_read
 from oracles.services import round_publish
 from tests.core.test_clock import et
 from tests.factories import make_universe, set_price
@@ -78,3 +78,33 @@ def test_pre_ipo_is_always_closed_with_a_wide_haircut():
     make_universe(haircuts=True)
     read = oracle_read(Asset.objects.get(symbol="SPACEXpre"), at=TUESDAY_NOON)
     assert not read.is_open and read.haircut_bps >= 500
+
+
+def _simulated(symbol: str, reference: int, token: int) -> Asset:
+    asset = Asset.objects.get(symbol=symbol)
+    OracleFeed.objects.filter(asset=asset).update(source="simulated", heartbeat_seconds=10**9)
+    round_publish(asset=asset, reference_price=reference * 10**8, token_price=token * 10**8, source="simulated",
+                  notify=False)
+    return asset
+
+
+def test_a_shocked_read_keeps_a_depeg_relative_to_the_shocked_reference(tsla):
+    read = shocked_read(oracle_read(_simulated("TSLAx", 250, 240), at=SATURDAY), -2_000)  # xStocks, 4% under
+    assert (read.reference_price, read.token_price) == (200 * 10**8, 192 * 10**8)
+    assert "depeg" in read.flags and read.closure_kind == "weekend"
+    assert read.effective_price == 200 * 10**8 * (10_000 - read.haircut_bps) // 10_000
+
+
+def test_a_shocked_own_book_stays_inside_its_band(tsla):
+    before = oracle_read(_simulated("NVDAxyz", 100, 91), at=SATURDAY)  # Trade.xyz 10x: band 90..110
+    read = shocked_read(before, -2_000)
+    assert (read.band_low, read.band_high) == (72 * 10**8, 88 * 10**8)  # +/-10% of the shocked reference
+    assert read.band_low <= read.token_price == 7_280_000_000 <= read.band_high
+    assert read.effective_price == min(read.token_price, 80 * 10**8 * (10_000 - read.haircut_bps) // 10_000)
+    assert read.seize_price == read.token_price  # seized tokens sell into the (shocked) book
+
+
+def test_a_shocked_24_5_token_still_has_no_market_at_weekends(tsla):
+    read = shocked_read(oracle_read(_simulated("AMZNrh", 100, 97), at=SATURDAY), -2_000)
+    assert read.token_price is None and read.reference_price == 80 * 10**8 and "depeg" not in read.flags
+    assert read.effective_price == 80 * 10**8 * (10_000 - read.haircut_bps) // 10_000
