@@ -383,8 +383,9 @@ def _backtest_bars(asset: Asset, prices_dir=None):
     try:
         bars = backtest.load_bars(path, MarketClock.get("XNYS").gap_kind)
     except backtest.BacktestError as exc:
-        raise DomainError(f"{exc}; expected a header Date,Open,High,Low,Close,Volume.", code="invalid",
-                          field="prices") from None
+        message = str(exc) if "Date,Open" in str(exc) or " line " in str(exc) or "no rows" in str(exc) else \
+            f"{exc}; expected a header Date,Open,High,Low,Close,Volume"
+        raise DomainError(f"{message}.", code="invalid", field="prices") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise DomainError(f"{path.name} cannot be read ({type(exc).__name__}).", code="invalid",
                           field="prices") from None

@@ -7,6 +7,19 @@ from markets.models import Asset
 
 from .services import MAX_ACCOUNTS, MAX_HOURS, MAX_PATHS, MIN_HOURS
 
+# Names a person reads beside the code names (a policy called `none` must not read as "no policy")
+POLICY_LABELS = {"none": "No haircut (frozen price)", "kamino": "Kamino's LTV/LT, no haircut",
+                 "fixed": "Fixed haircut per closure kind", "calibrated": "Calibrated haircut (k × σ)",
+                 "pause_when_closed": "Pause liquidations while closed"}
+PATH_LABELS = {"simulated": "Simulated (GBM in session, real gaps at reopens)",
+               "historical": "Historical (random windows of real daily bars)",
+               "monday_gap_all": "Stress: every stock gaps −10% on a Monday",
+               "earnings_gap": "Stress: one name −25% overnight on earnings",
+               "token_push_sunday": "Stress: token pushed 5% on a Sunday",
+               "weekend_split": "Stress: a split over a weekend", "stuck_feed": "Stress: a stuck feed",
+               "zero_feed": "Stress: a feed reading zero", "status_unknown": "Stress: market status unknown 30 min"}
+ENGINE_LABELS = {"v3.3": "Aave v3.3", "v4": "Aave v4"}
+
 
 class _Int(forms.IntegerField):
     """ASCII digits only (int() would take other scripts' digits)."""
@@ -19,10 +32,11 @@ class _Int(forms.IntegerField):
 
 class MonteCarloForm(forms.Form):
     assets = forms.MultipleChoiceField(label="Collateral assets", widget=forms.CheckboxSelectMultiple)
-    engines = forms.MultipleChoiceField(label="Liquidation engines", choices=[(e, e) for e in ENGINES],
-                                        widget=forms.CheckboxSelectMultiple)
-    policy = forms.ChoiceField(label="Closed-market policy", choices=[(p, p) for p in POLICIES])
-    paths = forms.ChoiceField(label="Paths", choices=[(p, p.replace("_", " ")) for p in PATH_KINDS])
+    engines = forms.MultipleChoiceField(label="Liquidation engines", widget=forms.CheckboxSelectMultiple,
+                                        choices=[(e, ENGINE_LABELS.get(e, e)) for e in ENGINES])
+    policy = forms.ChoiceField(label="Closed-market policy",
+                               choices=[(p, f"{POLICY_LABELS.get(p, p)} ({p})") for p in POLICIES])
+    paths = forms.ChoiceField(label="Paths", choices=[(p, PATH_LABELS.get(p, p.replace("_", " "))) for p in PATH_KINDS])
     n_paths = _Int(label="Number of paths", min_value=1, max_value=MAX_PATHS)
     hours = _Int(label="Hours per path", min_value=MIN_HOURS, max_value=MAX_HOURS)
     accounts = _Int(label="Borrowers in the book", min_value=1, max_value=MAX_ACCOUNTS)

@@ -5,9 +5,12 @@ worker died) can be claimed again. Its result is stored by the claim that holds 
 attempt only), in the same transaction that counts it on the run, so a redelivered or twice-run chunk is counted
 once. The transaction that counts the last chunk also claims the reduction (running -> reducing, conditional on
 every chunk being in) and writes the result: it happens once, and a worker killed during it rolls it all back,
-so the redelivered chunk does it again. Services never import tasks: chunks go out by task name after commit."""
+so the redelivered chunk does it again. A chunk whose claimant died is put back and sent again by the beat's sweep
+(montecarlo_requeue_stale) once its lease runs out, not after the broker's visibility timeout. Services never
+import tasks: chunks go out by task name after commit."""
 from __future__ import annotations
 
+import functools
 import math
 import os
 from datetime import date, timedelta
@@ -176,8 +179,10 @@ def montecarlo_chunk_store(*, chunk_id: int, token: int, result: dict) -> bool:
     """Store a chunk's result under the claim `token` and count it; reduce the run if it was the last. False (and
     nothing written) if the claim was lost: another worker took the lease over, or the chunk is already done."""
     now = timezone.now()
-    stored = MonteCarloChunk.objects.filter(pk=chunk_id, status=MonteCarloChunk.Status.RUNNING,
-                                            attempts=token).update(status=MonteCarloChunk.Status.DONE,
+    # queued with the same token: the sweep put the chunk back after its lease ran out, yet nobody has claimed it
+    # since (a claim bumps `attempts`), so this slow claimant's result is still the only one
+    stored = MonteCarloChunk.objects.filter(pk=chunk_id, attempts=token, status__in=[
+        MonteCarloChunk.Status.RUNNING, MonteCarloChunk.Status.QUEUED]).update(status=MonteCarloChunk.Status.DONE,
                                                                    result=result, finished_at=now)
     if stored != 1:
         return False
@@ -243,3 +248,33 @@ def montecarlo_resume(*, run_id: int) -> int:
     for pk in ids:
         enqueue_on_commit(TASK, args=[pk], queue=QUEUE)
     return len(ids)
+
+
+def _unsent(*, pk: int, attempts: int, lease_until) -> None:
+    """The broker was down: leave the chunk as the sweep found it (claimed, lease out), so the next sweep sends it."""
+    MonteCarloChunk.objects.filter(pk=pk, status=MonteCarloChunk.Status.QUEUED, attempts=attempts).update(
+        status=MonteCarloChunk.Status.RUNNING, lease_until=lease_until)
+
+
+def montecarlo_requeue_stale(*, limit: int = 1_000) -> int:
+    """The beat's sweep for dead workers: every chunk of an unfinished run still claimed after its lease ran out
+    (lease_seconds(), MONTECARLO_LEASE_SECONDS) goes back to queued and is sent again, instead of waiting for the
+    broker's visibility timeout (an hour in production). Each put-back is a conditional UPDATE on the claim it
+    saw, so of two sweeps, or a sweep and a takeover, one acts; a message delivered twice is claimed once.
+    Chunks merely waiting in the queue are left alone (re-sending them would only grow the queue). Returns the
+    chunks sent."""
+    now = timezone.now()
+    stale = list(MonteCarloChunk.objects.filter(
+        status=MonteCarloChunk.Status.RUNNING, lease_until__lt=now,
+        run__status__in=[MonteCarloRun.Status.QUEUED, MonteCarloRun.Status.RUNNING],
+    ).order_by("lease_until").values_list("pk", "attempts")[:limit])
+    sent = 0
+    for pk, attempts in stale:
+        with transaction.atomic():
+            if MonteCarloChunk.objects.filter(pk=pk, status=MonteCarloChunk.Status.RUNNING, attempts=attempts,
+                                              lease_until__lt=now).update(status=MonteCarloChunk.Status.QUEUED,
+                                                                          lease_until=None):
+                enqueue_on_commit(TASK, args=[pk], queue=QUEUE, quiet=True, what=f"Monte Carlo chunk {pk}",
+                                  on_failure=functools.partial(_unsent, pk=pk, attempts=attempts, lease_until=now))
+                sent += 1
+    return sent

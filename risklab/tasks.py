@@ -2,9 +2,14 @@
 from celery import shared_task
 from django.db import OperationalError
 
-from .services import montecarlo_chunk_execute
+from .services import montecarlo_chunk_execute, montecarlo_requeue_stale
 
 BUSY_RETRIES = 30
+# the dead-worker sweep runs on the default queue: a light query that must not wait behind long chunks
+BEAT_SCHEDULES = [
+    {"name": "Monte Carlo: requeue chunks of dead workers", "task": "risklab.requeue_stale_chunks",
+     "every_seconds": 60, "queue": "default"},
+]
 
 
 @shared_task(name="risklab.run_montecarlo_chunk", bind=True, ignore_result=True, acks_late=True,
@@ -17,3 +22,9 @@ def run_montecarlo_chunk(self, chunk_id: int) -> str:
     if outcome == "busy":
         raise self.retry(countdown=wait)
     return outcome
+
+
+@shared_task(name="risklab.requeue_stale_chunks", ignore_result=True, soft_time_limit=30, time_limit=60)
+def requeue_stale_chunks() -> int:
+    """Chunks whose claimant died go back on the simulations queue once their lease runs out."""
+    return montecarlo_requeue_stale()

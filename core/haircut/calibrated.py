@@ -31,7 +31,7 @@ from datetime import date
 import numpy as np
 
 from core.haircut.announced import haircut_kind
-from core.prices import PRICES_DIR, daily_rows
+from core.prices import PRICES_DIR, BarFileError, daily_rows
 
 DATA_DIR = pathlib.Path(__file__).resolve().parent.parent / "data"
 K_TABLE_PATH = DATA_DIR / "haircut_k.json"
@@ -153,6 +153,8 @@ def _load(prices_dir: pathlib.Path, gap_kind, models: tuple[Model, ...]) -> list
             bars = read_bars(path)
             for rows, model in zip(out, models, strict=True):
                 rows += closures(path.stem, *bars, gap_kind, model)
+        except BarFileError:  # already names the file, the line and what is wrong
+            raise
         except KeyError as exc:
             raise ValueError(f"{path.name} has no {exc} column (expected Date,Open,High,Low,Close,Volume)") from None
         except (ValueError, TypeError) as exc:  # a malformed row, dates out of order or outside the calendar

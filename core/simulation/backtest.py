@@ -61,7 +61,7 @@ from core.aave.v3 import HEALTH_FACTOR_LIQUIDATION_THRESHOLD, MIN_LEFTOVER_BASE,
 from core.aave.v4 import PoolParameters
 from core.aave.wadray import PERCENTAGE_FACTOR, percent_div, percent_mul, wad_div
 from core.haircut import calibrated as haircut
-from core.prices import bar_price, daily_rows
+from core.prices import BarFileError, bar_price, daily_rows
 
 POLICIES = ("none", "kamino", "fixed", "calibrated", "pause_when_closed")
 PRICE_UNIT = 10**8  # USD, 8 decimals (Aave's base currency)
@@ -263,6 +263,8 @@ def load_bars(path: pathlib.Path, gap_kind: Callable[[date, date], str]) -> Bars
                 opens.append(o)
                 lows.append(min(lo, o, c))
                 closes.append(c)
+    except BarFileError as exc:  # already names the file, the line and what is wrong
+        raise BacktestError(str(exc)) from None
     except (KeyError, ValueError, ArithmeticError) as exc:
         raise BacktestError(f"{path.name} is not a daily bar file ({exc})") from None
     sigma = haircut.ewma_sigma(np.asarray(closes, dtype=float) / PRICE_UNIT)

@@ -49,7 +49,7 @@ def test_what_if_parameters_and_the_reserves_own():
 def test_table_output():
     make_universe()
     out = run("--asset", "SPYx", "--from", "2021-01-01", "--to", "2021-03-31", "--policy", "none")
-    assert "bad_debt_usd" in out and "least bad debt: none" in out
+    assert "bad_debt_usd" in out and "least bad debt at market: policy none" in out
 
 
 @pytest.mark.parametrize("args, message", [
@@ -71,3 +71,51 @@ def test_errors_are_clear(args, message):
             args = [*args, flag, value]
     with pytest.raises(CommandError, match=message):
         run(*args)
+
+
+def _prices(tmp_path, text: str):
+    """A --prices folder whose SPY.csv (SPYx's underlying) is `text`."""
+    (tmp_path / "SPY.csv").write_text(text)
+    return str(tmp_path)
+
+
+HEADER = "Date,Open,High,Low,Close,Volume\n"
+GOOD = "2021-01-04,370,372,365,368,1\n2021-01-05,368,371,367,370,1\n"
+
+
+@pytest.mark.parametrize("text, message", [
+    ("Date,Open,High,Low,Volume\n2021-01-04,1,1,1,1\n", r"SPY.csv has no Close column \(its header: "),
+    ("", r"SPY.csv is empty: expected a header Date,Open,High,Low,Close,Volume"),
+    (HEADER, r"SPY.csv has a header but no rows"),
+    (HEADER + GOOD + "Jan 6 2021,1,1,1,1,1\n", r"SPY.csv line 4: Date 'Jan 6 2021' is not a date \(YYYY-MM-DD\)"),
+    (HEADER + GOOD + "2021-01-06,1,1,1,abc,1\n", r"SPY.csv line 4: Close 'abc' is not a number"),
+    (HEADER + GOOD + "2021-01-04,1,1,1,1,1\n", r"SPY.csv line 4: 2021-01-04 follows 2021-01-05; dates must increase"),
+])
+def test_a_bad_prices_file_is_a_clear_error(tmp_path, text, message):
+    """Anyone's own --prices files: a missing column, an empty file, a row without a date or a number, dates out
+    of order each end in a CommandError naming the file and line (non-zero exit), never a traceback."""
+    make_universe(seed=False)
+    with pytest.raises(CommandError, match=message):
+        run("--asset", "SPYx", "--from", "2021-01-01", "--to", "2021-12-31", "--policy", "none",
+            "--prices", _prices(tmp_path, text))
+
+
+def test_prices_folder_missing_or_without_the_ticker(tmp_path):
+    make_universe(seed=False)
+    args = ["--asset", "SPYx", "--from", "2021-01-01", "--to", "2021-12-31", "--policy", "none"]
+    with pytest.raises(CommandError, match="is not a folder"):
+        run(*args, "--prices", str(tmp_path / "nope"))
+    with pytest.raises(CommandError, match="No SPY.csv in"):
+        run(*args, "--prices", str(tmp_path))
+
+
+def test_own_prices_folder_runs_and_names_the_least_bad_debt_as_a_policy(tmp_path):
+    from core.haircut import calibrated as haircut
+
+    make_universe(seed=False)
+    for ticker in ("SPY", "TSLA"):
+        (tmp_path / f"{ticker}.csv").write_bytes((haircut.PRICES_DIR / f"{ticker}.csv").read_bytes())
+    out = run("--asset", "SPYx", "--from", "2021-01-01", "--to", "2021-03-31", "--policy", "none", "--policy",
+              "calibrated", "--prices", str(tmp_path))
+    assert "least bad debt: none" not in out
+    assert "least bad debt at market: policy" in out or "every policy ended with the same bad debt" in out

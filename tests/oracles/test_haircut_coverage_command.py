@@ -85,9 +85,15 @@ def test_empty_dir(tmp_path):
 
 
 @pytest.mark.parametrize("text, message", [
-    ("Day,Price\n2020-01-02,1\n", r"BAD.csv has no 'Date' column"),
-    ("Date,Open,High,Low,Close,Volume\n2020-01-02,abc,1,1,1,1\n", r"BAD.csv: could not convert"),
-    ("Date,Open,High,Low,Close,Volume\n2020-01-03,1,1,1,1,1\n2020-01-02,1,1,1,1,1\n", r"BAD.csv: dates must increase"),
+    ("Day,Price\n2020-01-02,1\n", r"BAD.csv has no Date, Open, Low, Close column"),
+    ("Date,Open,High,Low,Volume\n2020-01-02,1,1,1,1\n", r"BAD.csv has no Close column"),
+    ("", r"BAD.csv is empty: expected a header Date,Open,High,Low,Close,Volume"),
+    ("Date,Open,High,Low,Close,Volume\n", r"BAD.csv has a header but no rows"),
+    ("Date,Open,High,Low,Close,Volume\n2020-01-02,1,1,1,1,1\nnot-a-date,1,1,1,1,1\n",
+     r"BAD.csv line 3: Date 'not-a-date' is not a date \(YYYY-MM-DD\)"),
+    ("Date,Open,High,Low,Close,Volume\n2020-01-02,abc,1,1,1,1\n", r"BAD.csv line 2: Open 'abc' is not a number"),
+    ("Date,Open,High,Low,Close,Volume\n2020-01-03,1,1,1,1,1\n2020-01-02,1,1,1,1,1\n",
+     r"BAD.csv line 3: 2020-01-02 follows 2020-01-03; dates must increase"),
 ])
 def test_bad_files(prices, text, message):
     (prices / "BAD.csv").write_text(text)

@@ -117,3 +117,78 @@ def test_v4_refuses_a_bonus_times_threshold_of_100_percent():
         make_montecarlo_run(assets=["SPYx"])
     assert exc.value.field == "engines"
     assert make_montecarlo_run(assets=["SPYx"], engines=["v3.3"]).spec["engines"] == ["v3.3"]
+
+
+def _stale(chunk_id: int) -> None:
+    """The claimant died: its lease ran out a second ago."""
+    MonteCarloChunk.objects.filter(pk=chunk_id).update(lease_until=timezone.now() - timedelta(seconds=1))
+
+
+def test_the_sweep_requeues_only_chunks_whose_lease_ran_out(monkeypatch, django_capture_on_commit_callbacks):
+    run = make_montecarlo_run(n_paths=4, chunk_size=1)
+    done, dead, live, waiting = run.chunks.order_by("index")
+    services.montecarlo_chunk_execute(chunk_id=done.pk)
+    services.montecarlo_chunk_claim(chunk_id=dead.pk)
+    services.montecarlo_chunk_claim(chunk_id=live.pk)
+    _stale(dead.pk)
+    sent = []
+    monkeypatch.setattr(app, "send_task", lambda name, args=None, queue=None, **kw: sent.append((name, args, queue)))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.montecarlo_requeue_stale() == 1
+    # the dead claim only: not the live lease, not the chunk waiting in the queue, not the finished one
+    assert sent == [("risklab.run_montecarlo_chunk", [dead.pk], "simulations")]
+    back = MonteCarloChunk.objects.get(pk=dead.pk)
+    assert (back.status, back.lease_until, back.attempts) == ("queued", None, 1)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.montecarlo_requeue_stale() == 0  # a second sweep (or a second beat) sends nothing more
+    assert len(sent) == 1
+    # the re-sent message and the broker's own late redelivery: one claim computes, the other finds it done
+    assert services.montecarlo_chunk_execute(chunk_id=dead.pk) == ("done", 0.0)
+    assert services.montecarlo_chunk_execute(chunk_id=dead.pk) == ("already_done", 0.0)
+    assert MonteCarloChunk.objects.get(pk=dead.pk).attempts == 2
+    assert MonteCarloRun.objects.get(pk=run.pk).chunks_done == 2
+
+
+def test_a_slow_claimant_put_back_by_the_sweep_still_stores_until_someone_else_claims():
+    run = make_montecarlo_run(n_paths=2, chunk_size=1)
+    slow, taken = run.chunks.order_by("index")
+    slow_token = services.montecarlo_chunk_claim(chunk_id=slow.pk)
+    taken_token = services.montecarlo_chunk_claim(chunk_id=taken.pk)
+    _stale(slow.pk)
+    _stale(taken.pk)
+    assert services.montecarlo_requeue_stale() == 2
+    # nobody claimed `slow` since: its claimant's result is the only one and counts
+    assert services.montecarlo_chunk_store(chunk_id=slow.pk, token=slow_token, result={"paths": 1}) is True
+    # `taken` was claimed again after the put-back: the old claimant's late result is refused
+    assert services.montecarlo_chunk_claim(chunk_id=taken.pk) == taken_token + 1
+    assert services.montecarlo_chunk_store(chunk_id=taken.pk, token=taken_token, result={"late": True}) is False
+    assert MonteCarloRun.objects.get(pk=run.pk).chunks_done == 1
+
+
+def test_the_sweep_leaves_a_chunk_claimed_when_the_broker_is_down(monkeypatch, django_capture_on_commit_callbacks):
+    run = make_montecarlo_run(n_paths=1, chunk_size=1)
+    chunk = run.chunks.get()
+    services.montecarlo_chunk_claim(chunk_id=chunk.pk)
+    _stale(chunk.pk)
+
+    def broker_down(*args, **kwargs):
+        raise ConnectionError("redis is down")
+
+    monkeypatch.setattr(app, "send_task", broker_down)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.montecarlo_requeue_stale()
+    after = MonteCarloChunk.objects.get(pk=chunk.pk)
+    assert after.status == "running" and after.lease_until < timezone.now()  # the next sweep tries again
+    sent = []
+    monkeypatch.setattr(app, "send_task", lambda name, args=None, **kw: sent.append(args[0]))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.montecarlo_requeue_stale() == 1
+    assert sent == [chunk.pk]
+
+
+def test_the_sweep_ignores_finished_and_failed_runs():
+    run = make_montecarlo_run(n_paths=1, chunk_size=1)
+    services.montecarlo_chunk_claim(chunk_id=run.chunks.get().pk)
+    _stale(run.chunks.get().pk)
+    MonteCarloRun.objects.filter(pk=run.pk).update(status=MonteCarloRun.Status.FAILED)
+    assert services.montecarlo_requeue_stale() == 0

@@ -6,10 +6,11 @@ from django_celery_beat.models import IntervalSchedule, PeriodicTask
 from common.tasks import BEAT_SCHEDULES as COMMON
 from lending.tasks import BEAT_SCHEDULES as LENDING
 from oracles.tasks import BEAT_SCHEDULES as ORACLES
+from risklab.tasks import BEAT_SCHEDULES as RISKLAB
 
 # Each app declares its own schedules beside its tasks; admins tune intervals in Django admin
 # (django-celery-beat's database scheduler).
-SCHEDULES = [*COMMON, *ORACLES, *LENDING]
+SCHEDULES = [*COMMON, *ORACLES, *LENDING, *RISKLAB]
 
 
 class Command(BaseCommand):

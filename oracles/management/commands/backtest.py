@@ -81,7 +81,12 @@ class Command(BaseCommand):
         self.stdout.write(f"{'policy':18}" + "".join(f"{c:>32}" for c in columns))
         for name, row in result["policies"].items():
             self.stdout.write(f"{name:18}" + "".join(f"{row[c]!s:>32}" for c in columns))
-        self.stdout.write(f"least bad debt: {result['least_bad_debt']}")
+        # "least bad debt: none" would read as a sentence: name it a policy, and say when they all tie
+        bad_debts = {row["bad_debt_usd"] for row in result["policies"].values()}
+        if len(result["policies"]) > 1 and len(bad_debts) == 1:
+            self.stdout.write(f"every policy ended with the same bad debt at market (${bad_debts.pop()})")
+        else:
+            self.stdout.write(f"least bad debt at market: policy {result['least_bad_debt']}")
         for name, row in result["policies"].items():
             for c in row["worst_closures"]:
                 self.stdout.write(f"  worst closures, {name}: {c['date']} ({c['closure']}, gap {c['gap']:+.2%}): "
