@@ -18,7 +18,7 @@ BPS = 10_000
 class OracleRead:
     symbol: str
     reference_price: int  # 8 decimals
-    token_price: int | None  # None while the token has no market of its own (24/5 at weekends)
+    token_price: int  # the token's own price; its last trade while it has no market (24/5 at weekends)
     haircut_bps: int
     session: str
     is_open: bool
@@ -36,6 +36,12 @@ class OracleRead:
     band_low: int | None = None  # the profile's price band (Aster, Trade.xyz), None where it has none
     band_high: int | None = None
     resells: str = ""  # a CEX wallet's resold profile: its rule prices the token (core.profiles.rule_profile)
+    token_market_open: bool = True  # False while the token has no market of its own: its last price is not used
+
+    @property
+    def live_token_price(self) -> int | None:
+        """The token's price where it trades now; None while its market is shut (a 24/5 token at weekends)."""
+        return self.token_price if self.token_market_open else None
 
     @property
     def rule(self) -> str:
@@ -51,7 +57,7 @@ class OracleRead:
         from core import profiles
 
         if self.rule in profiles.PROFILES:
-            return profiles.effective_price(self.rule, reference=self.reference_price, token=self.token_price,
+            return profiles.effective_price(self.rule, reference=self.reference_price, token=self.live_token_price,
                                             haircut_bps=self.haircut_bps, closed=not self.is_open)
         return self.reference_price * (BPS - self.haircut_bps) // BPS
 
@@ -83,8 +89,8 @@ class OracleRead:
         from core import profiles
 
         profile = profiles.PROFILES.get(self.rule)
-        if profile is not None and profile.own_market and not self.is_open and self.token_price:
-            return self.token_price
+        if profile is not None and profile.own_market and not self.is_open and self.live_token_price:
+            return self.live_token_price
         return self.reference_price
 
     @property
@@ -144,10 +150,9 @@ def _read(asset: Asset, feed: OracleFeed | None, policy: HaircutPolicy | None, a
     changed = feed.last_changed_at or rnd.created_at
     age = max(0, int((at - changed).total_seconds()))
     token_price = rnd.reference_price if manual else rnd.token_price
-    if not _token_market_open(asset, state.session):
-        # no token market now (a 24/5 token at weekends, whatever the source): the round's token price is
-        # Friday's, not a price; the read has none, and the effective price is the haircut reference
-        token_price = None
+    # no token market now (a 24/5 token at weekends, whatever the source): the round's token price is Friday's
+    # last trade, reported as such but never used: the effective price is the haircut reference, and no depeg
+    token_market = _token_market_open(asset, state.session)
     if not manual:
         if asset.issuer_profile == Asset.IssuerProfile.JARSY:  # always closed: its own rule (core.profiles)
             from core.profiles import AssetParams, jarsy_stale
@@ -157,7 +162,7 @@ def _read(asset: Asset, feed: OracleFeed | None, policy: HaircutPolicy | None, a
                 flags.append("stale")
         elif state.is_open and age > feed.heartbeat_seconds:
             flags.append("stale")
-        if token_price is not None and abs(token_price - rnd.reference_price) * BPS > DEPEG_BPS * rnd.reference_price:
+        if token_market and abs(token_price - rnd.reference_price) * BPS > DEPEG_BPS * rnd.reference_price:
             flags.append("depeg")
         flags.extend(f for f in rnd.flags if f in ("outlier", "halted") and f not in flags)
     haircut = 0 if asset.kind == Asset.Kind.STABLECOIN else policy_haircut_bps(policy, asset, state.closure_kind)
@@ -191,6 +196,7 @@ def _read(asset: Asset, feed: OracleFeed | None, policy: HaircutPolicy | None, a
         band_low=band[0] if band else None,
         band_high=band[1] if band else None,
         resells=asset.resells_profile,
+        token_market_open=token_market,
     )
 
 

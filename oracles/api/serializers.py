@@ -20,9 +20,11 @@ from core.clock import CLOSURE_KINDS
 class OraclePriceSerializer(serializers.Serializer):
     symbol = serializers.CharField()
     reference_price = serializers.CharField(help_text="USD decimal string")
-    token_price = serializers.CharField(allow_null=True, help_text=(
-        "USD decimal string: the token's own market price (the issuer profile's); null while the token has no "
-        "market (a 24/5 token, Robinhood or a 24/5 CEX venue, at weekends and on holidays)"))
+    token_price = serializers.CharField(help_text=(
+        "USD decimal string: the token's own market price (the issuer profile's); while the token has no market "
+        "(token_market_open false: a 24/5 token at weekends and on holidays) its last trade, which no rule uses"))
+    token_market_open = serializers.BooleanField(help_text=(
+        "whether the token trades now (Robinhood and 24/5 CEX venues: not at weekends nor on holidays)"))
     effective_price = serializers.CharField(help_text="reference x (1 - haircut); for an own-market profile "
                                                       "(StableStock, Aster, Trade.xyz, Ventuals, or a CEX wallet "
                                                       "reselling one) while closed, no more than token_price")
@@ -46,7 +48,7 @@ class OraclePriceSerializer(serializers.Serializer):
     def from_read(read) -> dict:
         return {
             "symbol": read.symbol, "reference_price": format_price(read.reference_price),
-            "token_price": None if read.token_price is None else format_price(read.token_price),
+            "token_price": format_price(read.token_price), "token_market_open": read.token_market_open,
             "effective_price": format_price(read.effective_price),
             "haircut_bps": read.haircut_bps, "session": read.session, "is_open": read.is_open,
             "closure_kind": read.closure_kind, "price_age_seconds": read.price_age_seconds,

@@ -91,18 +91,22 @@ def test_a_24_5_token_has_no_price_at_weekends_and_one_on_weekday_nights(source)
         OracleFeed.objects.filter(asset__symbol=symbol).update(source=source)
         round_publish(asset=Asset.objects.get(symbol=symbol), reference_price=100 * 10**8, token_price=97 * 10**8,
                       source=source, notify=False)  # a token 3% off: Friday's last trade
+    token = "97" if source == "simulated" else "100"  # a manual price is the token's too
     weekend = _prices_at(SATURDAY_NOON_ET)
     for symbol in ("AMZNrh", "TSLAbb"):
         p = weekend[symbol]
-        assert p["session"] == "closed" and p["token_price"] is None and p["haircut_bps"] > 0
-        # no token market: the reference-haircut rule, and no depeg against a price that does not exist
+        # no token market: the last trade is reported (a price string, as always) but flagged and never used:
+        # the reference-haircut rule, and no depeg against a market that is shut
+        assert p["session"] == "closed" and p["token_market_open"] is False and p["token_price"] == token
+        assert p["haircut_bps"] > 0
         assert p["effective_price"] == format_price(100 * 10**8 * (10_000 - p["haircut_bps"]) // 10_000)
         assert not p["depeg"] and p["seize_price"] == "100"
-    token = "97" if source == "simulated" else "100"  # a manual price is the token's too
-    assert weekend["AAPLbn"]["token_price"] == weekend["TSLAx"]["token_price"] == token  # 24/7 venues trade
+    for symbol in ("AAPLbn", "TSLAx"):  # 24/7 venues trade
+        assert weekend[symbol]["token_price"] == token and weekend[symbol]["token_market_open"] is True
     night = _prices_at(TUESDAY_2AM_ET)
     for symbol in ("AMZNrh", "TSLAbb"):
         assert night[symbol]["session"] == "overnight" and night[symbol]["token_price"] == token
+        assert night[symbol]["token_market_open"] is True
         assert night[symbol]["depeg"] is (source == "simulated")
 
 

@@ -59,5 +59,6 @@ def test_errors(tmp_path):
     with pytest.raises(CommandError, match="fewer than 21 usable bars"):
         run("--prices", str(tmp_path), "--json")
     (tmp_path / "NEW.csv").write_text("Day,Price\n2024-01-02,1\n")
-    with pytest.raises(CommandError, match=r"could not read the price files: NEW.csv has no Date, Open, Low, Close column \(its header: Day,Price\)"):
+    with pytest.raises(CommandError, match=r"could not read the price files: NEW.csv has no Date, Open, Low, Close "
+                                           r"column \(its header: Day,Price\)"):
         run("--prices", str(tmp_path), "--json")

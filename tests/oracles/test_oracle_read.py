@@ -106,5 +106,6 @@ def test_a_shocked_own_book_stays_inside_its_band(tsla):
 
 def test_a_shocked_24_5_token_still_has_no_market_at_weekends(tsla):
     read = shocked_read(oracle_read(_simulated("AMZNrh", 100, 97), at=SATURDAY), -2_000)
-    assert read.token_price is None and read.reference_price == 80 * 10**8 and "depeg" not in read.flags
+    assert read.live_token_price is None and not read.token_market_open and read.reference_price == 80 * 10**8
+    assert read.token_price == 7_760_000_000 and "depeg" not in read.flags  # the last trade, shocked, unused
     assert read.effective_price == 80 * 10**8 * (10_000 - read.haircut_bps) // 10_000
