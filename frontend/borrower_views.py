@@ -23,7 +23,7 @@ from markets.models import Asset, is_symbol
 from oracles.selectors import oracle_reads
 
 from .borrower_forms import ACTION_LABELS, AmountForm
-from .status import countdown_text, market_status
+from .status import market_status
 
 SERVICES = {"faucet": lending_services.account_faucet, "supply": lending_services.account_supply,
             "withdraw": lending_services.account_withdraw, "borrow": lending_services.account_borrow,
@@ -37,20 +37,13 @@ def _value(amount: int, price: int, decimals: int) -> int:
     return amount * price // 10**decimals
 
 
-def _status_row(asset, read, now) -> dict | None:
-    status = market_status(asset, read, now=now)
-    if status:
-        status["countdown"] = countdown_text(status["until"], now=now)
-    return status
-
-
 def market_rows(now=None) -> list[dict]:
     """Every reserve with its oracle read and market status (the anonymous markets table and the dashboard)."""
     now = now or datetime.now(UTC)
     views = market_selectors.market_list()
     reads = oracle_reads([v.reserve.asset for v in views], at=now)
     return [{"view": v, "asset": v.reserve.asset, "reserve": v.reserve, "read": reads[v.reserve.asset.symbol],
-             "status": _status_row(v.reserve.asset, reads[v.reserve.asset.symbol], now)} for v in views]
+             "status": market_status(v.reserve.asset, reads[v.reserve.asset.symbol], now=now)} for v in views]
 
 
 def _dashboard_context(request, *, chart: bool = True, panel: dict | None = None) -> dict:

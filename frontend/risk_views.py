@@ -37,7 +37,7 @@ from .risk_forms import (
     UnpinForm,
     WhatIfForm,
 )
-from .status import countdown_text, market_status
+from .status import market_status
 from .templatetags.numbers import usd
 from .views import _require_symbol
 
@@ -135,14 +135,7 @@ def _calendar_badges(overview: dict) -> None:
 
     no_haircut = SimpleNamespace(haircut_bps=0)
     for cal in overview["calendars"]:
-        cal["status"] = _with_countdown(market_status(SimpleNamespace(kind="stock", calendar=cal["calendar"]),
-                                                      no_haircut))
-
-
-def _with_countdown(status: dict | None) -> dict | None:
-    if status:
-        status["countdown"] = countdown_text(status["until"])
-    return status
+        cal["status"] = market_status(SimpleNamespace(kind="stock", calendar=cal["calendar"]), no_haircut)
 
 
 def _pool_change(request, ctx) -> str | None:
@@ -215,7 +208,7 @@ def desk(request, symbol):
     feed = OracleFeed.objects.filter(asset=asset).first()
     audit = AuditEntry.objects.select_related("actor").filter(target__endswith=f":{asset.symbol}").order_by("-id")
     return render(request, "frontend/risk_desk.html", {
-        **ctx, "reserve": reserve, "asset": asset, "read": read, "status": _with_countdown(market_status(asset, read)),
+        **ctx, "reserve": reserve, "asset": asset, "read": read, "status": market_status(asset, read),
         "pinned": read.source == OracleFeed.Source.MANUAL and oracle_resume_source(asset) is not None,
         "resume_source": oracle_resume_source(asset) if read.source == OracleFeed.Source.MANUAL else None,
         "pending_shock_bps": int((feed.config if feed else {}).get("pending_shock_bps", 0)),

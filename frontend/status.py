@@ -15,16 +15,17 @@ _EXCHANGE_TZ = {"XNYS": "America/New_York", "XNAS": "America/New_York"}
 
 
 def market_status(asset, read, *, now: datetime | None = None) -> dict | None:
-    """The badge of a stock token (None for a stablecoin): label, CSS class, haircut bps, countdown target."""
+    """The badge of a stock token (None for a stablecoin): label, CSS class, haircut bps, the countdown's target
+    and its text as of `now`."""
     if asset.kind == "stablecoin":
         return None
     now = now or datetime.now(UTC)
     if asset.calendar == ALWAYS_OPEN:
         return {"label": "Open 24/7", "css": "regular", "haircut_bps": read.haircut_bps, "until": None,
-                "event": ""}
+                "event": "", "countdown": ""}
     if asset.calendar == ALWAYS_CLOSED:
         return {"label": "Closed: not listed", "css": "closed", "haircut_bps": read.haircut_bps, "until": None,
-                "event": "no listing date"}
+                "event": "no listing date", "countdown": ""}
     state = MarketClock.get(asset.calendar).state(now)
     label = SESSION_LABELS.get(state.session, state.session)
     if state.session == "closed":
@@ -39,7 +40,7 @@ def market_status(asset, read, *, now: datetime | None = None) -> dict | None:
     else:
         until, event = state.next_open, "regular session opens"
     return {"label": label, "css": state.session.replace("_", "-"), "haircut_bps": read.haircut_bps,
-            "until": until, "event": event}
+            "until": until, "event": event, "countdown": countdown_text(until, now=now)}
 
 
 def countdown_text(until: datetime | None, *, now: datetime | None = None) -> str:

@@ -15,18 +15,17 @@ from markets.models import Asset, Reserve, is_symbol
 from oracles.selectors import oracle_reads, round_history, rounds_effective_prices
 
 from .forms import BacktestForm, RegisterForm
+from .status import market_status
 
 
 def _markets_context():
-    from .borrower_views import _status_row
-
     now = datetime.now(UTC)
     views = market_selectors.market_list()
     reads = oracle_reads([v.reserve.asset for v in views], at=now)
     rows = []
     for v in views:
         read, asset = reads[v.reserve.asset.symbol], v.reserve.asset
-        rows.append({"view": v, "asset": asset, "read": read, "status": _status_row(asset, read, now),
+        rows.append({"view": v, "asset": asset, "read": read, "status": market_status(asset, read, now=now),
                      "price": format_price(read.reference_price),
                      "effective": format_price(read.effective_price),
                      "supplied": format_amount(v.total_supplied, asset.decimals),
@@ -97,14 +96,11 @@ def market_detail(request, symbol):
                  {"label": "Effective, after the haircut (USD)", "stroke": "#16a34a",
                   "values": [p / 1e8 for p in effective]},
                  {"label": "Token 24/7 (USD)", "stroke": "#f59e0b", "values": [r.token_price / 1e8 for r in rounds]}]}
-    from .borrower_views import _status_row
-
     now = datetime.now(UTC)
     read = oracle_reads([asset], at=now)[asset.symbol]
     return render(request, "frontend/market.html", {
         "asset": asset, "reserve": get_object_or_404(Reserve, asset=asset), "chart": chart,
-        "weekend": _weekend_chart(asset), "read": read, "status": _status_row(asset, read, now),
-        "price": format_price(read.reference_price), "effective": format_price(read.effective_price)})
+        "weekend": _weekend_chart(asset), "read": read, "status": market_status(asset, read, now=now)})
 
 
 def _weekend_chart(asset) -> dict:
