@@ -506,8 +506,9 @@ def backtest_compute(*, asset: Asset, start, end, policies: list[str], overrides
 
     from core.clock import MarketClock
     from core.haircut import calibrated as haircut
-    from core.simulation import backtest
+    from core.simulation import backtest, closure
     from core.simulation import recommend as recommender
+    from markets.selectors import asset_profile_params
 
     options = backtest_options(engine=engine, seize_at=seize_at, seed=seed, recommend=recommend)
     explicit_engine = options["engine"]
@@ -538,6 +539,10 @@ def backtest_compute(*, asset: Asset, start, end, policies: list[str], overrides
                                         fixed_bps=fixed_bps)
     except backtest.BacktestError as exc:
         raise _refusal(exc) from None
+    # the asset's issuer profile: an own-market one draws token paths through each closure (core.simulation.closure)
+    profile = asset_profile_params(asset)
+    if seed is None and (recommend or closure.own_market(profile)):
+        seed = secrets.randbelow(MAX_SEED + 1)  # reported, so the run repeats
     out, done = {}, 0
     for p in built:
         if p.name not in names:
@@ -547,6 +552,7 @@ def backtest_compute(*, asset: Asset, start, end, policies: list[str], overrides
                 "ltv_bps": p.parameters.ltv_bps, "liquidation_threshold_bps": p.parameters.liquidation_threshold_bps,
                 "liquidation_bonus_bps": p.parameters.liquidation_bonus_bps})
         result = backtest.run(bars, p, start=start, end=end, engine=engine, pool=pool, seize_at=seize_at,
+                              profile=profile, seed=seed,
                               progress=(lambda n, base=done: progress(base + n)) if progress else None)
         out[p.name] = {**result.as_dict(), "worst_closures": result.worst_closures(bars)}
         done += sessions
@@ -563,17 +569,16 @@ def backtest_compute(*, asset: Asset, start, end, policies: list[str], overrides
                     "liquidation_bonus_factor_bps": pool.liquidation_bonus_factor_bps,
                     "health_factor_for_max_bonus": str(pool.health_factor_for_max_bonus / 10**18)}
            if engine == "v4" else None,
-           "least_bad_debt": least, "policies": out,
+           "profile": closure.describe(profile), "least_bad_debt": least, "policies": out,
            "progress_units": backtest_units(sessions=sessions, policies=names, engine=explicit_engine,
                                             recommend=recommend)}
     if recommend:
-        seed = seed if seed is not None else secrets.randbelow(MAX_SEED + 1)  # reported, so the run repeats
         engine_names, screened = _recommend_plan(names, explicit_engine)
         kamino = backtest.KAMINO_LTV_LT.get(bars.ticker)
         try:
             rec = recommender.recommend(
                 bars, start=start, end=end, policies=[p for p in built if p.name in screened],
-                engine_names=engine_names, pool=pool, seize_at=seize_at, seed=seed, kamino=kamino,
+                engine_names=engine_names, pool=pool, seize_at=seize_at, seed=seed, kamino=kamino, profile=profile,
                 current=(parameters.ltv_bps, parameters.liquidation_threshold_bps),
                 progress=(lambda n, base=done: progress(base + n)) if progress else None)
         except backtest.BacktestError as exc:

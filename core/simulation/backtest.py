@@ -4,7 +4,7 @@ A population of borrowers holds one stock token as collateral and borrows USDC. 
 fixed share of its borrowing power (80% to 100%), re-borrowing whenever the oracle lets it. An account emptied
 by liquidations (under $1 of debt, under $1,000 of collateral) is replaced at the next open by a new borrower with the
 same share and a fresh deposit, so the book stays exposed to every later gap. Every session is
-walked in four moments, with the policy's oracle at each:
+walked in four moments (five for own-market profiles), with the policy's oracle at each:
 
 1. the reopen: the open print, no haircut; accounts under water are liquidated at the open;
 2. borrowers top up their debt at the open price;
@@ -13,6 +13,12 @@ walked in four moments, with the policy's oracle at each:
    and, if the policy says so, for the liquidation threshold; accounts that the haircut puts under water are
    liquidated now (unless the policy pauses liquidations while closed); then borrowers top up at the
    borrowing-power price and carry that debt through the gap.
+5. own-market profiles only (`profile`: core.profiles' LOWER_OF rule, e.g. StableStock, Aster, Trade.xyz), unless
+   the policy pauses liquidations while closed: the closure's lowest token price (core.simulation.closure: a
+   seeded Brownian bridge from the close to the next open, band-clamped) meets the oracle's rule while shut,
+   oracle = min(liquidation-threshold price of step 4, token low) (core.profiles.effective_price); accounts under
+   water there are liquidated, the seizure counted at the token's price (what the seized tokens sell for). Every
+   other profile, and a run with no profile, skips this moment: its results are those of the four moments.
 
 Liquidations are Aave v3.3's (close factor with the $2,000 rule, bonus, protocol fee, dust rule, deficit when
 the collateral runs out) or Aave v4's (target health factor, variable bonus), computed by `core.aave.engines` on
@@ -62,6 +68,8 @@ from core.aave.v4 import PoolParameters
 from core.aave.wadray import PERCENTAGE_FACTOR, percent_div, percent_mul, wad_div
 from core.haircut import calibrated as haircut
 from core.prices import BarFileError, bar_price, daily_rows
+from core.profiles import AssetParams
+from core.simulation import closure as own_book
 
 POLICIES = ("none", "kamino", "fixed", "calibrated", "pause_when_closed")
 PRICE_UNIT = 10**8  # USD, 8 decimals (Aave's base currency)
@@ -189,6 +197,8 @@ class Result:
     haircut_bps_sum: int = 0
     closures: int = 0
     parameters: Parameters | None = None
+    # own-market profiles only (moment 5): {"closures", "liquidations", "lowest_vs_close_bps", "events"}
+    closed_token: dict | None = None
 
     def __post_init__(self):
         self.closure_costs = {} if self.closure_costs is None else self.closure_costs
@@ -243,7 +253,14 @@ class Result:
             # the distribution: market bad debt of each closure that had any, largest first
             "closure_bad_debt_usd": [_usd(c[0]) for c in sorted(self.closure_costs.values(), key=lambda c: -c[0])
                                      if c[0] > 0],
+            # only for own-market profiles, so every other profile's output is what it was
+            **({"closed_token": self.closed_token} if self.closed_token is not None else {}),
         }
+
+
+def _price(base: int) -> str:
+    """8-decimal USD integer as an exact decimal string (a decision price, shown unrounded)."""
+    return f"{base // PRICE_UNIT}.{base % PRICE_UNIT:08d}"
 
 
 def _usd(base: int) -> str:
@@ -339,12 +356,20 @@ def _health_factor(b: _Borrower, price: int, lt_bps: int) -> int | None:
 
 class _Run:
     def __init__(self, bars: Bars, policy: Policy, shares_bps, deposit_usd: int, *, engine: str = engines.V3_3,
-                 pool: PoolParameters | None = None, seize_at: str = "reference"):
+                 pool: PoolParameters | None = None, seize_at: str = "reference", profile: AssetParams | None = None,
+                 seed: int | None = None):
         self.bars, self.policy, self.p = bars, policy, policy.parameters
         self.engine, self.pool, self.seize_at = engines.check_engine(engine), pool, check_seize_at(seize_at)
         self.deposit = deposit_usd * PRICE_UNIT
         self.borrowers = [_Borrower(share) for share in shares_bps]
         self.result = Result(policy.name, parameters=policy.parameters, engine=engine, seize_at=seize_at)
+        self.profile = profile if own_book.own_market(profile) else None  # moment 5 runs only for these
+        if self.profile is not None:
+            if seed is None:
+                raise BacktestError("an own-market profile's simulated token prices need a seed", field="seed")
+            self.result.closed_token = {"closures": 0, "liquidations": 0, "lowest_vs_close_bps": None,
+                                        "events": []}
+        self.seed = seed
         self.closure: int | None = None  # the closure (its session index) liquidations are charged to now
         self.last_deficit = 0
 
@@ -474,6 +499,32 @@ class _Run:
             self.closure = None
         self.top_up(lower)
         r.debt_days += sum(b.debt for b in self.borrowers)
+        if self.profile is not None and not self.policy.pause_when_closed and \
+                own_book.has_token_market(self.profile, kind):
+            self.own_market_low(t, threshold_price=lower if self.policy.on_threshold else c)
+
+    def own_market_low(self, t: int, *, threshold_price: int) -> None:
+        """Moment 5: the closure's lowest own-market token price. The oracle is the lower of the haircut
+        reference (the threshold price of moment 4) and the token (core.profiles.effective_price's LOWER_OF rule);
+        the seizure, and what it is worth, are counted at the token's price."""
+        bars, info = self.bars, self.result.closed_token
+        c, day = bars.close[t], bars.dates[t]
+        low = own_book.token_low(self.profile, close=c, next_open=bars.open[t + 1], closed_on=day,
+                                 opens_on=bars.dates[t + 1], sigma_daily=bars.sigma[t], seed=self.seed)
+        oracle = min(threshold_price, low)
+        ratio = low * 10_000 // c  # bps of the close, rounded down
+        info["closures"] += 1
+        info["lowest_vs_close_bps"] = ratio if info["lowest_vs_close_bps"] is None else \
+            min(info["lowest_vs_close_bps"], ratio)
+        before = self.result.liquidations
+        self.closure = t
+        self.liquidate(oracle_price=oracle, market_price=low, day=day, closed=True, next_open=bars.open[t + 1])
+        self.closure = None
+        count = self.result.liquidations - before
+        if count:
+            info["liquidations"] += count
+            info["events"].append({"closed_from": day.isoformat(), "close_usd": _price(c), "token_low_usd": _price(low),
+                                   "oracle_usd": _price(oracle), "liquidations": count})
 
 
 def check_seize_at(seize_at: str) -> str:
@@ -484,11 +535,16 @@ def check_seize_at(seize_at: str) -> str:
 
 def run(bars: Bars, policy: Policy, *, start: date, end: date, shares_bps=DEFAULT_SHARES_BPS,
         deposit_usd: int = DEPOSIT_USD, progress: Callable[[int], None] | None = None, engine: str = engines.V3_3,
-        pool: PoolParameters | None = None, seize_at: str = "reference") -> Result:
-    """Walk the sessions in [start, end] under one policy, one liquidation engine and one seize rule."""
+        pool: PoolParameters | None = None, seize_at: str = "reference", profile: AssetParams | None = None,
+        seed: int | None = None) -> Result:
+    """Walk the sessions in [start, end] under one policy, one liquidation engine and one seize rule.
+
+    `profile` is the asset's issuer profile (core.profiles.AssetParams); an own-market one adds moment 5 with
+    token paths drawn from `seed` (required then). Any other profile, or none, ignores both."""
     check_range(bars, start=start, end=end)
     idx = [t for t, d in enumerate(bars.dates) if start <= d <= end]
-    state = _Run(bars, policy, shares_bps, deposit_usd, engine=engine, pool=pool, seize_at=seize_at)
+    state = _Run(bars, policy, shares_bps, deposit_usd, engine=engine, pool=pool, seize_at=seize_at, profile=profile,
+                 seed=seed)
     for n, t in enumerate(idx):
         state.session(t, first=n == 0, last=n == len(idx) - 1)
         if progress and (n + 1) % 250 == 0:

@@ -276,8 +276,11 @@ def recommend(bars: backtest.Bars, *, start, end, policies: list[backtest.Policy
               pool: PoolParameters | None = None, seize_at: str = "reference", seed: int,
               paths: int = DEFAULT_PATHS, target: float = DEFAULT_TARGET, confidence: float = DEFAULT_CONFIDENCE,
               kamino: tuple[int, int] | None = None, current: tuple[int, int] | None = None,
-              progress: Callable[[int], None] | None = None) -> dict:
-    """Screen every candidate per engine and policy on history + seeded paths; confirm the best exactly."""
+              progress: Callable[[int], None] | None = None, profile=None) -> dict:
+    """Screen every candidate per engine and policy on history + seeded paths; confirm the best exactly.
+
+    `profile` (core.profiles.AssetParams) reaches the exact confirmation only (backtest.run's own-market moment,
+    token paths from `seed`); the screen's paths do not model an own market yet."""
     if not 0 < target < 1:
         raise backtest.BacktestError("the bad-debt target is a fraction of borrows between 0 and 1",
                                      field="bad_debt_target")
@@ -331,7 +334,8 @@ def recommend(bars: backtest.Bars, *, start, end, policies: list[backtest.Policy
                                  policy.parameters.liquidation_bonus_bps, policy.parameters.protocol_fee_bps)
     exact = backtest.run(bars, backtest.Policy(policy.name, params, policy.haircut_bps, policy.on_threshold,
                                                policy.pause_when_closed),
-                         start=start, end=end, engine=best["engine"], pool=pool, seize_at=seize_at)
+                         start=start, end=end, engine=best["engine"], pool=pool, seize_at=seize_at, profile=profile,
+                         seed=seed)
     exact_dict = exact.as_dict()
     exact_dict.pop("timeline", None)
     out.update({"ltv_bps": best["ltv_bps"], "liquidation_threshold_bps": best["liquidation_threshold_bps"],

@@ -119,3 +119,58 @@ def test_own_prices_folder_runs_and_names_the_least_bad_debt_as_a_policy(tmp_pat
               "calibrated", "--prices", str(tmp_path))
     assert "least bad debt: none" not in out
     assert "least bad debt at market: policy" in out or "every policy ended with the same bad debt" in out
+
+
+def test_an_own_market_profile_meets_closures_at_its_token_price_and_a_seed_repeats_it():
+    """NVDAxyz (Trade.xyz at 10x: band +/-10%) against NVDAx (xStocks) on the same NVDA bars. NVDAx runs with
+    NVDAxyz's reserve parameters, so what is left between the two is the profile's closed-market rule: the token's
+    low through each closure (a seeded bridge from the close to the next open, inside the band) decides, under
+    `none`, at min(close, token low). A hand-worked case is in tests/core/simulation/test_backtest_profiles.py."""
+    from decimal import Decimal
+
+    make_universe(seed=False)
+    span = ["--from", "2020-01-01", "--to", "2020-12-31", "--policy", "none", "--policy", "pause_when_closed",
+            "--seed", "7", "--json"]
+    xyz = json.loads(run("--asset", "NVDAxyz", *span))
+    again = json.loads(run("--asset", "NVDAxyz", *span))
+    x = json.loads(run("--asset", "NVDAx", *span, "--ltv-bps", "4500", "--lt-bps", "5500", "--bonus-bps", "10750"))
+    for doc in (xyz, again, x):
+        doc.pop("seconds")
+    assert xyz == again  # same seed, same document
+    assert xyz["seed"] == 7 and x["seed"] == 7
+    assert xyz["profile"]["name"] == "trade_xyz" and xyz["profile"]["own_market"] is True
+    assert xyz["profile"]["band_bps"] == 1_000
+    assert x["profile"]["name"] == "xstocks" and x["profile"]["own_market"] is False
+    apart = ("asset", "profile", "policies", "least_bad_debt")
+    assert {k: v for k, v in xyz.items() if k not in apart} == {k: v for k, v in x.items() if k not in apart}
+
+    token = xyz["policies"]["none"]["closed_token"]
+    assert token["closures"] == xyz["sessions"] - 1 and token["liquidations"] > 0
+    assert token["lowest_vs_close_bps"] >= 9_000  # the banded token never decides below close x (1 - 10%)
+    for event in token["events"]:
+        close, low = Decimal(event["close_usd"]), Decimal(event["token_low_usd"])
+        assert low >= close * Decimal("0.9")
+        assert Decimal(event["oracle_usd"]) == min(close, low)  # `none` has no haircut: the reference is the close
+
+    # pausing liquidations while closed never reads the token: exactly NVDAx's figures
+    paused = dict(xyz["policies"]["pause_when_closed"])
+    assert paused.pop("closed_token")["closures"] == 0
+    assert paused == x["policies"]["pause_when_closed"]
+    # without the pause, the runs agree up to the first closure the token decided, and differ only from there
+    mine, theirs = xyz["policies"]["none"], x["policies"]["none"]
+    assert "closed_token" not in theirs and theirs["closed_market_liquidations"] == 0
+    assert mine["closed_market_liquidations"] == token["liquidations"]
+    first = token["events"][0]["closed_from"]
+    assert [row for row in mine["timeline"] if row[0] < first] == [row for row in theirs["timeline"] if row[0] < first]
+    assert mine["timeline"] != theirs["timeline"]
+
+
+def test_an_own_market_run_without_a_seed_draws_one_and_reports_it():
+    make_universe(seed=False)
+    span = ["--asset", "NVDAss", "--from", "2020-02-01", "--to", "2020-04-30", "--policy", "none", "--json"]
+    drawn = json.loads(run(*span))
+    assert isinstance(drawn["seed"], int) and drawn["profile"]["name"] == "stablestock"
+    again = json.loads(run(*span, "--seed", str(drawn["seed"])))
+    drawn.pop("seconds"), again.pop("seconds")
+    assert drawn == again
+    assert "seed" not in json.loads(run("--asset", "NVDAx", *span[2:]))  # nothing random drawn, nothing to report

@@ -40,7 +40,8 @@ class Command(BaseCommand):
                                              "Volume) instead of the shipped data; the underlying names the file")
         parser.add_argument("--seize-at", dest="seize_at", choices=backtest.SEIZE_AT, default="reference",
                             help="price of the seized collateral: reference (default) or haircut (the old rule)")
-        parser.add_argument("--seed", type=seed, help="fixes every random draw (the recommendation's paths)")
+        parser.add_argument("--seed", type=seed,
+                            help="fixes every random draw (own-market token paths, the recommendation's paths)")
         parser.add_argument("--recommend", action="store_true",
                             help="also recommend LTV/LT per engine and policy (history + simulated paths)")
         parser.add_argument("--ltv-bps", type=bps, help="what-if: LTV instead of the reserve's")
@@ -76,6 +77,9 @@ class Command(BaseCommand):
         self.stdout.write(f"{asset.symbol} ({result['ticker']}) {result['from']}..{result['to']}, "
                           f"{result['sessions']} sessions, {result['borrowers']} borrowers, engine {result['engine']}, "
                           f"seizure at the {result['seize_at']} price")
+        prof = result["profile"]
+        self.stdout.write(f"profile {prof['name']}: {prof['closed_market']}"
+                          + (f", seed {result['seed']}" if result.get("seed") is not None else ""))
         columns = ("bad_debt_usd", "deficit_usd", "transferred_to_liquidators_usd", "liquidations",
                    "unnecessary_liquidations", "liquidation_penalty_usd", "mean_debt_usd", "mean_haircut_bps")
         self.stdout.write(f"{'policy':18}" + "".join(f"{c:>32}" for c in columns))
