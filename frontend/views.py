@@ -6,6 +6,7 @@ from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
 
+from common.charts import grouped_bars
 from common.errors import DomainError
 from core.amounts import format_amount, format_price
 from core.clock import MarketClock
@@ -191,21 +192,13 @@ def _liquidations_chart(job, result: dict) -> dict:
 
 def _bad_debt_histogram(result: dict) -> dict:
     """Per policy, how many closures left bad debt at market in each size bin (an SVG drawn by the template)."""
-    rows, top = [], 1
+    rows = []
     for name, figures in result["policies"].items():
         values = [float(x) for x in figures.get("closure_bad_debt_usd", [])]
-        counts = [sum(lo <= v < hi for v in values) for lo, hi, _ in BAD_DEBT_BINS]
-        top = max(top, *counts)
         rows.append({"label": POLICY_LABELS.get(name, name), "colour": POLICY_COLOURS.get(name, "#555"),
-                     "counts": counts, "closures": len(values), "total": figures.get("bad_debt_usd")})
-    width = 30  # px per bar slot
-    for i, row in enumerate(rows):
-        row["bars"] = [{"x": 10 + b * width * (len(rows) + 1) + i * width, "h": round(160 * c / top),
-                        "y": 170 - round(160 * c / top), "count": c, "bin": BAD_DEBT_BINS[b][2]}
-                       for b, c in enumerate(row["counts"])]
-    return {"rows": rows, "bins": [{"label": label, "x": 10 + b * width * (len(rows) + 1)}
-                                   for b, (_, _, label) in enumerate(BAD_DEBT_BINS)],
-            "width": 20 + len(BAD_DEBT_BINS) * width * (len(rows) + 1), "bar": width - 8}
+                     "counts": [sum(lo <= v < hi for v in values) for lo, hi, _ in BAD_DEBT_BINS],
+                     "closures": len(values), "total": figures.get("bad_debt_usd")})
+    return grouped_bars(rows, [label for _, _, label in BAD_DEBT_BINS], scale=160, baseline=170)
 
 
 def _backtest_download(job, fmt: str):

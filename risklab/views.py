@@ -7,6 +7,7 @@ from django.contrib.admin.views.decorators import staff_member_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 
+from common.charts import grouped_bars
 from common.errors import DomainError
 from core.simulation.montecarlo import FIGURES
 
@@ -70,18 +71,9 @@ def _bad_debt_histogram(run, per_path: list[dict]) -> dict:
     counts = {e: [0] * len(BAD_DEBT_BINS) for e in engines}
     for row in per_path:
         counts[row["engine"]][_bin(row["bad_debt_usd"])] += 1
-    top = max([1, *(c for e in engines for c in counts[e])])
-    slot = 30  # px per bar
-    group = slot * (len(engines) + 1)
-    rows = []
-    for i, engine in enumerate(engines):
-        rows.append({"label": ENGINE_LABELS.get(engine, engine), "colour": ENGINE_COLOURS.get(engine, "#555"),
-                     "bars": [{"x": 10 + b * group + i * slot, "h": round(150 * c / top),
-                               "y": 165 - round(150 * c / top), "count": c, "bin": BAD_DEBT_BINS[b][1]}
-                              for b, c in enumerate(counts[engine])]})
-    return {"rows": rows, "bins": [{"label": label, "x": 10 + b * group} for b, (_, label) in
-                                   enumerate(BAD_DEBT_BINS)],
-            "width": 20 + len(BAD_DEBT_BINS) * group, "bar": slot - 8}
+    series = [{"label": ENGINE_LABELS.get(e, e), "colour": ENGINE_COLOURS.get(e, "#555"), "counts": counts[e]}
+              for e in engines]
+    return grouped_bars(series, [label for _, label in BAD_DEBT_BINS], scale=150, baseline=165)
 
 
 def _download(run, fmt: str) -> HttpResponse:
