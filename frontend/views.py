@@ -10,6 +10,7 @@ from common.charts import grouped_bars
 from common.errors import DomainError
 from core.amounts import format_amount, format_price
 from core.clock import MarketClock
+from core.simulation.backtest import POLICY_LABELS
 from lending import services as lending_services
 from markets import selectors as market_selectors
 from markets.models import Asset, Reserve, is_symbol
@@ -153,10 +154,6 @@ def backtests(request):
         "form": form, "error": error, "jobs": oracle_selectors.backtest_list()[:20]})
 
 
-# unambiguous names: a policy called `none` must not read as "Least bad debt: none"
-POLICY_LABELS = {"none": "No haircut (frozen price)", "kamino": "Kamino's LTV/LT, no haircut",
-                 "fixed": "Fixed haircut per closure kind", "calibrated": "Calibrated haircut (k × σ)",
-                 "pause_when_closed": "Pause liquidations while closed"}
 POLICY_COLOURS = {"none": "#1f77b4", "kamino": "#9467bd", "fixed": "#ff7f0e", "calibrated": "#d62728",
                   "pause_when_closed": "#2ca02c"}
 CSV_COLUMNS = ("bad_debt_usd", "deficit_usd", "transferred_to_liquidators_usd", "liquidations",

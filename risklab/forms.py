@@ -1,16 +1,14 @@
 from django import forms
 
 from core.aave.engines import ENGINES
+from core.simulation.backtest import POLICY_LABELS
 from core.simulation.montecarlo import PATH_KINDS
 from core.simulation.paths import POLICIES
 from markets.models import Asset
 
 from .services import MAX_ACCOUNTS, MAX_HOURS, MAX_PATHS, MIN_HOURS
 
-# Names a person reads beside the code names (a policy called `none` must not read as "no policy")
-POLICY_LABELS = {"none": "No haircut (frozen price)", "kamino": "Kamino's LTV/LT, no haircut",
-                 "fixed": "Fixed haircut per closure kind", "calibrated": "Calibrated haircut (k × σ)",
-                 "pause_when_closed": "Pause liquidations while closed"}
+# Names a person reads beside the code names (the policies': core.simulation.backtest.POLICY_LABELS)
 PATH_LABELS = {"simulated": "Simulated (GBM in session, real gaps at reopens)",
                "historical": "Historical (random windows of real daily bars)",
                "monday_gap_all": "Stress: every stock gaps −10% on a Monday",

@@ -72,6 +72,10 @@ from core.profiles import AssetParams
 from core.simulation import closure as own_book
 
 POLICIES = ("none", "kamino", "fixed", "calibrated", "pause_when_closed")
+# names a person reads beside the code names: a policy called `none` must not read as "Least bad debt: none"
+POLICY_LABELS = {"none": "No haircut (frozen price)", "kamino": "Kamino's LTV/LT, no haircut",
+                 "fixed": "Fixed haircut per closure kind", "calibrated": "Calibrated haircut (k × σ)",
+                 "pause_when_closed": "Pause liquidations while closed"}
 PRICE_UNIT = 10**8  # USD, 8 decimals (Aave's base currency)
 COLL_DECIMALS, DEBT_DECIMALS = 18, 6
 USDC_PRICE = PRICE_UNIT
