@@ -146,15 +146,25 @@ class AssetParams:
     venue_hours: str = "24/7"  # CEX wallet: "24/7" or "24/5"
 
     @property
-    def band_fraction(self) -> float | None:
-        if self.profile == TRADE_XYZ and self.max_leverage:
-            return 1 / self.max_leverage
-        if self.profile == ASTER and self.band_bps:
-            return self.band_bps / BPS
-        if self.profile == CEX and self.resells in (ASTER, TRADE_XYZ):
-            return AssetParams(self.symbol, self.resells, max_leverage=self.max_leverage,
-                               band_bps=self.band_bps).band_fraction
+    def band_ratio(self) -> tuple[int, int] | None:
+        """The band's half-width as an exact ratio of the reference (numerator, denominator): Trade.xyz's
+        1/max_leverage, Aster's band_bps/10,000, a CEX wallet's from the profile it resells; None without one."""
+        if self.behaviour == TRADE_XYZ and self.max_leverage:
+            return 1, self.max_leverage
+        if self.behaviour == ASTER and self.band_bps:
+            return self.band_bps, BPS
         return None
+
+    @property
+    def band_fraction(self) -> float | None:
+        ratio = self.band_ratio
+        return ratio[0] / ratio[1] if ratio else None
+
+    @property
+    def band_width_bps(self) -> int | None:
+        """The band's half-width in whole bps, rounded down (never wider than the venue's), for integer prices."""
+        ratio = self.band_ratio
+        return ratio[0] * BPS // ratio[1] if ratio else None
 
     @property
     def behaviour(self) -> str:

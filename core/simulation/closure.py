@@ -49,14 +49,8 @@ def own_market(p: AssetParams | None) -> bool:
 
 
 def band_bps(p: AssetParams) -> int | None:
-    """The band's half-width in bps (None: no band), as AssetParams.band_fraction but in integers; 1/max_leverage
-    rounds down, so the band used is never wider than the venue's."""
-    rule = p.behaviour
-    if rule == profiles.TRADE_XYZ and p.max_leverage:
-        return BPS // p.max_leverage
-    if rule == profiles.ASTER and p.band_bps:
-        return p.band_bps
-    return None
+    """The band's half-width in bps (None: no band): core.profiles.AssetParams.band_width_bps."""
+    return p.band_width_bps
 
 
 def band_low(close: int, bps: int) -> int:
