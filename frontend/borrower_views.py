@@ -18,12 +18,10 @@ from core.amounts import AmountError, format_amount, parse_amount
 from lending import selectors as lending_selectors
 from lending import services as lending_services
 from lending.identity import address_display
-from markets import selectors as market_selectors
 from markets.models import Asset, is_symbol
-from oracles.selectors import oracle_reads
 
 from .borrower_forms import ACTION_LABELS, AmountForm
-from .status import market_status
+from .status import market_rows
 
 SERVICES = {"faucet": lending_services.account_faucet, "supply": lending_services.account_supply,
             "withdraw": lending_services.account_withdraw, "borrow": lending_services.account_borrow,
@@ -35,15 +33,6 @@ AVAILABLE_LABELS = {"faucet": "Faucet allowance left today", "supply": "Wallet b
 def _value(amount: int, price: int, decimals: int) -> int:
     """Token base units x 8-decimal price -> 8-decimal USD (floor), as Aave's base currency."""
     return amount * price // 10**decimals
-
-
-def market_rows(now=None) -> list[dict]:
-    """Every reserve with its oracle read and market status (the anonymous markets table and the dashboard)."""
-    now = now or datetime.now(UTC)
-    views = market_selectors.market_list()
-    reads = oracle_reads([v.reserve.asset for v in views], at=now)
-    return [{"view": v, "asset": v.reserve.asset, "reserve": v.reserve, "read": reads[v.reserve.asset.symbol],
-             "status": market_status(v.reserve.asset, reads[v.reserve.asset.symbol], now=now)} for v in views]
 
 
 def _dashboard_context(request, *, chart: bool = True, panel: dict | None = None) -> dict:

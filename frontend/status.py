@@ -6,6 +6,8 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from core.clock import ALWAYS_CLOSED, ALWAYS_OPEN, MarketClock
+from markets import selectors as market_selectors
+from oracles.selectors import oracle_reads
 
 SESSION_LABELS = {"regular": "Regular", "pre_market": "Pre-market", "post_market": "After hours",
                   "overnight": "Overnight", "closed": "Closed"}
@@ -56,3 +58,12 @@ def countdown_text(until: datetime | None, *, now: datetime | None = None) -> st
     if hours:  # seconds shown under a day, so the live countdown visibly ticks
         return f"{hours}h {minutes:02d}m {seconds % 60:02d}s"
     return f"{minutes}m {seconds % 60:02d}s"
+
+
+def market_rows(now=None) -> list[dict]:
+    """Every reserve with its oracle read and market status (the anonymous markets table and the dashboard)."""
+    now = now or datetime.now(UTC)
+    views = market_selectors.market_list()
+    reads = oracle_reads([v.reserve.asset for v in views], at=now)
+    return [{"view": v, "asset": v.reserve.asset, "reserve": v.reserve, "read": reads[v.reserve.asset.symbol],
+             "status": market_status(v.reserve.asset, reads[v.reserve.asset.symbol], now=now)} for v in views]

@@ -12,27 +12,18 @@ from core.amounts import format_amount, format_price
 from core.clock import MarketClock
 from core.simulation.backtest import POLICY_LABELS
 from lending import services as lending_services
-from markets import selectors as market_selectors
 from markets.models import Asset, Reserve, is_symbol
 from oracles.selectors import oracle_reads, round_history, rounds_effective_prices
 
 from .forms import BacktestForm, RegisterForm
-from .status import market_status
+from .status import market_rows, market_status
 
 
 def _markets_context():
-    now = datetime.now(UTC)
-    views = market_selectors.market_list()
-    reads = oracle_reads([v.reserve.asset for v in views], at=now)
-    rows = []
-    for v in views:
-        read, asset = reads[v.reserve.asset.symbol], v.reserve.asset
-        rows.append({"view": v, "asset": asset, "read": read, "status": market_status(asset, read, now=now),
-                     "price": format_price(read.reference_price),
-                     "effective": format_price(read.effective_price),
-                     "supplied": format_amount(v.total_supplied, asset.decimals),
-                     "borrowed": format_amount(v.total_borrowed, asset.decimals)})
-    return rows
+    return [{**r, "price": format_price(r["read"].reference_price),
+             "effective": format_price(r["read"].effective_price),
+             "supplied": format_amount(r["view"].total_supplied, r["asset"].decimals),
+             "borrowed": format_amount(r["view"].total_borrowed, r["asset"].decimals)} for r in market_rows()]
 
 
 def dashboard(request):
