@@ -24,8 +24,9 @@ def short_lease(monkeypatch):
     monkeypatch.setenv("MONTECARLO_LEASE_SECONDS", str(LEASE_SECONDS))
 
 
-def test_a_worker_killed_mid_chunk_costs_one_chunk_and_the_run_completes(short_lease, worker_process):
-    make_universe(seed=False)
+def _queue_a_run_and_kill_its_worker_mid_chunk(worker_process) -> tuple[int, MonteCarloChunk]:
+    """A 3-chunk run queued through the API, its only worker killed with SIGKILL while a chunk is claimed: the run
+    id and that chunk."""
     staff = api_client(make_user(staff=True))
     r = staff.post("/api/v1/admin/montecarlo/", {"assets": ["TSLAx", "SPYx"], "paths": "simulated",
                                                  "policy": "calibrated", "n_paths": 6, "chunk_size": 2,
@@ -37,7 +38,12 @@ def test_a_worker_killed_mid_chunk_costs_one_chunk_and_the_run_completes(short_l
     assert wait_for(lambda: MonteCarloChunk.objects.filter(run_id=run_id, status="running").exists(), 60)
     os.killpg(victim.pid, signal.SIGKILL)
     victim.wait(timeout=10)
-    killed = MonteCarloChunk.objects.get(run_id=run_id, status="running")
+    return run_id, MonteCarloChunk.objects.get(run_id=run_id, status="running")
+
+
+def test_a_worker_killed_mid_chunk_costs_one_chunk_and_the_run_completes(short_lease, worker_process):
+    make_universe(seed=False)
+    run_id, killed = _queue_a_run_and_kill_its_worker_mid_chunk(worker_process)
     assert killed.attempts == 1 and killed.result is None
     started = time.time()
     worker_process(name="rescuer", queues="simulations")
@@ -85,17 +91,7 @@ def test_the_beat_sweep_requeues_a_dead_workers_chunk_whose_message_is_lost(shor
     every_second, _ = IntervalSchedule.objects.get_or_create(every=1, period=IntervalSchedule.SECONDS)
     PeriodicTask.objects.filter(task="risklab.requeue_stale_chunks").update(interval=every_second)
     PeriodicTask.objects.exclude(task="risklab.requeue_stale_chunks").update(enabled=False)
-    staff = api_client(make_user(staff=True))
-    r = staff.post("/api/v1/admin/montecarlo/", {"assets": ["TSLAx", "SPYx"], "paths": "simulated",
-                                                 "policy": "calibrated", "n_paths": 6, "chunk_size": 2,
-                                                 "hours": 24 * 14, "accounts": 20_000, "seed": 5}, format="json")
-    assert r.status_code == 202, r.content
-    run_id = r.json()["id"]
-    victim = worker_process(name="victim", queues="simulations")
-    assert wait_for(lambda: MonteCarloChunk.objects.filter(run_id=run_id, status="running").exists(), 60)
-    os.killpg(victim.pid, signal.SIGKILL)
-    victim.wait(timeout=10)
-    killed = MonteCarloChunk.objects.get(run_id=run_id, status="running")
+    run_id, killed = _queue_a_run_and_kill_its_worker_mid_chunk(worker_process)
     assert _drop_unacked_message(killed.pk)
     started = time.time()
     worker_process(name="rescuer", queues="default,simulations")

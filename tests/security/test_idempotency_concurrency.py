@@ -233,11 +233,17 @@ def test_a_later_replay_changes_nothing_and_reuse_elsewhere_is_refused(broker, n
     assert case.measure() == before and IdempotencyRecord.objects.count() == 1
 
 
-def test_a_refused_action_stores_nothing_and_a_retry_with_the_same_key_acts(broker):
+@pytest.fixture
+def holder():
+    """An account with no collateral yet at TSLAx $250, and its API client."""
     make_universe()
     set_price("TSLAx", "250")
     account = make_account()
-    client = api_client(account.user)
+    return account, api_client(account.user)
+
+
+def test_a_refused_action_stores_nothing_and_a_retry_with_the_same_key_acts(broker, holder):
+    account, client = holder
     body = {"asset": "USDC", "amount": "100"}
     refused = client.post("/api/v1/account/borrow/", body, format="json", HTTP_IDEMPOTENCY_KEY=KEY)
     assert 400 <= refused.status_code < 500 and "error" in refused.json()
@@ -248,17 +254,14 @@ def test_a_refused_action_stores_nothing_and_a_retry_with_the_same_key_acts(brok
     assert wallet(account, "USDC") == 100 * E6 and ledger(account, "borrow") == 1
 
 
-def test_a_failure_building_the_answer_after_the_commit_keeps_the_action_once_and_a_retry_replays(broker,
+def test_a_failure_building_the_answer_after_the_commit_keeps_the_action_once_and_a_retry_replays(broker, holder,
                                                                                                  monkeypatch):
     """The answer (the account afterwards) is read after the action commits, so the reserve row is not held
     while it is built; if that read fails, the borrow stands and the retry replays instead of borrowing twice."""
     from lending.api import views
 
-    make_universe()
-    set_price("TSLAx", "250")
-    account = make_account()
+    account, client = holder
     _collateral(account)
-    client = api_client(account.user)
     real = views.account_body
 
     def fail_once(user):
@@ -278,14 +281,11 @@ def test_a_failure_building_the_answer_after_the_commit_keeps_the_action_once_an
     assert retry.json()["health_factor"] is not None
 
 
-def test_a_failure_inside_the_action_rolls_it_back_and_frees_the_key(broker, monkeypatch):
+def test_a_failure_inside_the_action_rolls_it_back_and_frees_the_key(broker, holder, monkeypatch):
     from lending import services
 
-    make_universe()
-    set_price("TSLAx", "250")
-    account = make_account()
+    account, client = holder
     _collateral(account)
-    client = api_client(account.user)
     real = services.reserve_update_rates
 
     def fail_once(**kwargs):
