@@ -13,7 +13,6 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
-from django.utils import timezone
 
 from common.errors import DomainError, Unprocessable
 from common.queue import enqueue_on_commit
@@ -31,7 +30,7 @@ from . import identity, liquidation
 from .liquidation import NotLiquidatable  # noqa: F401 - part of this module's interface
 from .models import Account, FaucetPolicy, LedgerEntry, LiquidationEvent, Position, WalletBalance
 from .positions import position_save
-from .selectors import Health, health_of
+from .selectors import Health, faucet_taken_today, health_of
 
 MAX = "max"
 
@@ -266,12 +265,10 @@ def account_faucet(*, account: Account, symbol: str, amount: int) -> LedgerEntry
     # Only the wallet changes: the reserve is read, not locked nor accrued, so faucets never queue behind the
     # pool's actions on the reserve row (the load run's profile: they did, for seconds).
     _check_active(Reserve.objects.select_related("asset").get(asset=asset))
-    day_start = timezone.now().replace(hour=0, minute=0, second=0, microsecond=0)
-    taken = [e.amount for e in LedgerEntry.objects.filter(account=account, asset=asset, kind="faucet",
-                                                           created_at__gte=day_start)]
+    taken = faucet_taken_today(account, asset)
     limit = faucet_limit(asset)
-    if sum(taken) + amount > limit:
-        left = max(0, limit - sum(taken))
+    if taken + amount > limit:
+        left = max(0, limit - taken)
         raise Unprocessable(
             f"The faucet gives at most {_fmt(limit, asset)} a day; you can still take {_fmt(left, asset)} "
             f"today.", code="faucet_limit_exceeded", field="amount")
