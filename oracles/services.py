@@ -382,14 +382,12 @@ def _backtest_bars(asset: Asset, prices_dir=None):
                                 f" backtests cover {shipped}.", code="no_price_history", field="asset")
     try:
         bars = backtest.load_bars(path, MarketClock.get("XNYS").gap_kind)
-    except backtest.BacktestError as exc:
-        message = str(exc) if "Date,Open" in str(exc) or " line " in str(exc) or "no rows" in str(exc) else \
-            f"{exc}; expected a header Date,Open,High,Low,Close,Volume"
-        raise DomainError(f"{message}.", code="invalid", field="prices") from None
+    except backtest.BacktestError as exc:  # names the file and, where it can, the line and what is wrong
+        raise DomainError(f"{exc}.", code="invalid", field="prices") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise DomainError(f"{path.name} cannot be read ({type(exc).__name__}).", code="invalid",
                           field="prices") from None
-    if len(bars.dates) < 2 or any(b <= a for a, b in zip(bars.dates, bars.dates[1:])):
+    if len(bars.dates) < 2:  # core.prices.daily_rows refuses dates out of order; zero-price rows are skipped
         raise DomainError(f"{path.name} needs at least two sessions in date order, one row each.", code="invalid",
                           field="prices")
     return bars

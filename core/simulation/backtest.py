@@ -67,7 +67,7 @@ from core.aave.v3 import HEALTH_FACTOR_LIQUIDATION_THRESHOLD, MIN_LEFTOVER_BASE,
 from core.aave.v4 import PoolParameters
 from core.aave.wadray import PERCENTAGE_FACTOR, percent_div, percent_mul, wad_div
 from core.haircut import calibrated as haircut
-from core.prices import BarFileError, bar_price, daily_rows
+from core.prices import HEADER, BarFileError, bar_price, daily_rows
 from core.profiles import AssetParams
 from core.simulation import closure as own_book
 
@@ -287,7 +287,7 @@ def load_bars(path: pathlib.Path, gap_kind: Callable[[date, date], str]) -> Bars
     except BarFileError as exc:  # already names the file, the line and what is wrong
         raise BacktestError(str(exc)) from None
     except (KeyError, ValueError, ArithmeticError) as exc:
-        raise BacktestError(f"{path.name} is not a daily bar file ({exc})") from None
+        raise BacktestError(f"{path.name} is not a daily bar file ({exc}); expected a header {HEADER}") from None
     sigma = haircut.ewma_sigma(np.asarray(closes, dtype=float) / PRICE_UNIT)
     kinds = [gap_kind(dates[t], dates[t + 1]) for t in range(len(dates) - 1)] + [None]
     return Bars(path.stem, dates, opens, lows, closes, [float(s) for s in sigma], kinds)
