@@ -69,7 +69,7 @@ def assert_no_leak(body: str):
 
 def test_a_page_error_gets_the_apps_500(monkeypatch):
     make_universe()
-    monkeypatch.setattr("frontend.views.market_selectors.market_list", boom)
+    monkeypatch.setattr("frontend.status.market_selectors.market_list", boom)
     r = Client(raise_request_exception=False).get("/")
     body = r.content.decode()
     assert r.status_code == 500 and "Something went wrong" in body and "frontend/app.css" in body
