@@ -7,6 +7,7 @@ class OraclesConfig(AppConfig):
     def ready(self):
         from common.metrics import collector_register
 
-        from . import metrics
+        from . import metrics, receivers
 
         collector_register("oracles.feeds", metrics.collect_feeds)  # read at scrape time by GET /metrics
+        receivers.connect()

@@ -113,8 +113,11 @@ TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
 # Throttle counters shared by every web process: Redis when configured, else the database
 # (`manage.py createcachetable`; the test database gets the table from Django's test setup).
 REDIS_URL = os.environ.get("REDIS_URL", "")
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+CACHES = {"default": {"BACKEND": "common.cache.RedisCache", "LOCATION": REDIS_URL}
           if REDIS_URL else {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "django_cache"}}
+# Public price reads shared through that cache, exact to the second (common.readcache); on where the cache is
+# Redis (production), off on the database cache, where a read would cost about what it saves.
+READ_CACHE = os.environ.get("READ_CACHE", "1" if REDIS_URL else "0") == "1"
 
 # Login lockout (django-axes): failures counted per (username, client address) in the database, so a victim
 # logging in from their own address is never locked out by an attacker elsewhere; the per-address "auth"

@@ -32,7 +32,8 @@ CELERY_TASK_QUEUES = [Queue(name, Exchange(name), routing_key=name, durable=True
 # JSON log lines (request and task ids, secrets scrubbed) and one access line a request, unless told otherwise.
 LOGGING["handlers"]["stderr"]["formatter"] = "plain" if os.environ.get("LOG_FORMAT") == "plain" else "json"  # noqa: F405
 LOG_REQUESTS = os.environ.get("LOG_REQUESTS", "1") == "1"
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+CACHES = {"default": {"BACKEND": "common.cache.RedisCache", "LOCATION": REDIS_URL}}
+READ_CACHE = os.environ.get("READ_CACHE", "1") == "1"  # common.readcache: shared by every process through Redis
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
 SECURE_SSL_REDIRECT = True

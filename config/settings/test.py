@@ -12,6 +12,7 @@ CELERY_BROKER_URL = os.environ.get("TEST_CELERY_BROKER_URL", "redis://127.0.0.1:
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 30, "unacked_restore_interval": 2,
                                    "unacked_restore_throttle": 1}
 CELERY_TASK_ALWAYS_EAGER = False
+READ_CACHE = False  # the tests of common.readcache turn it on
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # The suite runs without collectstatic: static URLs name the source files (base.py hashes them for serving).
 STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}  # noqa: F405

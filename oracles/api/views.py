@@ -5,6 +5,7 @@ from rest_framework import generics, permissions, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from common import readcache
 from common.api.idempotency import IDEMPOTENCY_KEY, idempotent
 from common.api.parsers import body_object
 from common.errors import DomainError, NotFound
@@ -13,6 +14,7 @@ from markets.models import Asset, is_symbol
 
 from .. import selectors, services
 from ..models import HaircutPolicy
+from ..receivers import PRICES
 from .serializers import (
     BacktestInSerializer,
     BacktestSerializer,
@@ -50,13 +52,22 @@ class OraclePriceListView(generics.ListAPIView):
         reads = selectors.oracle_reads(Asset.objects.order_by("id"))
         return [OraclePriceSerializer.from_read(read) for read in reads.values()]
 
+    def list(self, request, *args, **kwargs):
+        # after authentication and throttling: a cached answer still counts against the caller's rate
+        data = readcache.cached(PRICES, request.build_absolute_uri(),
+                                lambda: dict(super(OraclePriceListView, self).list(request, *args, **kwargs).data))
+        return Response(data)
+
 
 class OraclePriceDetailView(APIView):
     permission_classes = [permissions.AllowAny]
 
     @extend_schema(responses=OraclePriceSerializer)
     def get(self, request, symbol: str):
-        return Response(OraclePriceSerializer.from_read(selectors.oracle_read(_asset(symbol))))
+        if not is_symbol(symbol):
+            _asset(symbol)  # the 404, never a cache key
+        return Response(readcache.cached(
+            PRICES, f"price:{symbol}", lambda: OraclePriceSerializer.from_read(selectors.oracle_read(_asset(symbol)))))
 
 
 class HaircutTableView(APIView):

@@ -1,0 +1,111 @@
+"""common.readcache: shared public reads, exact to the second and to the last committed write."""
+import pytest
+
+from common import readcache
+from tests.factories import api_client, make_universe, set_price
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def on(settings, monkeypatch):
+    settings.READ_CACHE = True
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+                                   "LOCATION": "readcache-tests"}}
+    readcache.cache.clear()
+    clock = {"second": 1_000}
+    monkeypatch.setattr(readcache, "_second", lambda: clock["second"])
+    return clock
+
+
+def counter():
+    calls = []
+
+    def build():
+        calls.append(1)
+        return {"n": len(calls)}
+    return build, calls
+
+
+def test_one_computation_a_second_then_a_fresh_one(on):
+    build, calls = counter()
+    assert readcache.cached("ns", "a", build) == readcache.cached("ns", "a", build) == {"n": 1}
+    assert readcache.cached("ns", "b", build) == {"n": 2}  # another name, another entry
+    on["second"] += 1
+    assert readcache.cached("ns", "a", build) == {"n": 3}
+    assert len(calls) == 3
+
+
+def test_a_committed_write_retires_the_entries_at_once(on, django_capture_on_commit_callbacks):
+    build, calls = counter()
+    readcache.cached("ns", "a", build)
+    with django_capture_on_commit_callbacks(execute=True):
+        readcache.bump("ns")
+    assert readcache.cached("ns", "a", build) == {"n": 2}
+    readcache.cached("other", "a", build)
+    with django_capture_on_commit_callbacks(execute=True):
+        readcache.bump("ns")  # another namespace's entries stay
+    assert readcache.cached("other", "a", build) == {"n": 3}
+
+
+def test_a_write_rolled_back_retires_nothing(on, django_capture_on_commit_callbacks):
+    build, calls = counter()
+    readcache.cached("ns", "a", build)
+    with django_capture_on_commit_callbacks(execute=False):
+        readcache.bump("ns")  # never committed
+    assert readcache.cached("ns", "a", build) == {"n": 1}
+
+
+def test_a_body_computed_across_a_write_is_not_served_after_it(on, django_capture_on_commit_callbacks):
+    calls = []
+
+    def build_while_a_write_commits():
+        calls.append(1)
+        if len(calls) == 1:
+            with django_capture_on_commit_callbacks(execute=True):
+                readcache.bump("ns")
+        return len(calls)
+
+    assert readcache.cached("ns", "a", build_while_a_write_commits) == 1
+    # stored under the version it started from, which the write moved past
+    assert readcache.cached("ns", "a", build_while_a_write_commits) == 2
+
+
+def test_off_by_default_and_a_broken_cache_reads_afresh(settings, on, monkeypatch):
+    build, calls = counter()
+    settings.READ_CACHE = False
+    readcache.cached("ns", "a", build), readcache.cached("ns", "a", build)
+    assert len(calls) == 2
+    settings.READ_CACHE = True
+
+    class Down:
+        def get(self, *args, **kwargs):
+            raise ConnectionError("cache down")
+        set = get
+    monkeypatch.setattr(readcache, "cache", Down())
+    assert readcache.cached("ns", "a", build) == {"n": 3}
+
+
+def test_prices_show_a_new_round_within_the_same_second(on, django_capture_on_commit_callbacks):
+    make_universe(haircuts=True)
+    client = api_client()
+    assert client.get("/api/v1/oracle/prices/TSLAx/").json()["reference_price"] == "403.84"
+    before = client.get("/api/v1/oracle/prices/").json()
+    with django_capture_on_commit_callbacks(execute=True):
+        set_price("TSLAx", "300")
+    assert client.get("/api/v1/oracle/prices/TSLAx/").json()["reference_price"] == "300"
+    after = {p["symbol"]: p for p in client.get("/api/v1/oracle/prices/").json()["results"]}
+    assert after["TSLAx"]["reference_price"] == "300"
+    assert {p["symbol"] for p in before["results"]} == set(after)
+    assert client.get("/api/v1/oracle/prices/NOPE/").status_code == 404
+    assert client.get("/api/v1/oracle/prices/?page=9").status_code == 404
+
+
+def test_a_cached_price_still_counts_against_the_callers_rate(on, settings):
+    make_universe(haircuts=True)
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK,
+                               "DEFAULT_THROTTLE_RATES": {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"],
+                                                          "anon": "2/min"}}
+    client = api_client()
+    codes = [client.get("/api/v1/oracle/prices/TSLAx/").status_code for _ in range(3)]
+    assert codes == [200, 200, 429]
