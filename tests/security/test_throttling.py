@@ -101,7 +101,7 @@ def test_siwe_nonce_is_throttled_per_client_address(rates):
 
 def test_throttle_cache_is_shared_not_per_process():
     backend = settings.CACHES["default"]["BACKEND"]
-    assert backend in ("django.core.cache.backends.db.DatabaseCache", "django.core.cache.backends.redis.RedisCache")
+    assert backend in ("django.core.cache.backends.db.DatabaseCache", "common.cache.RedisCache")
     assert "locmem" not in type(caches["default"]).__module__
 
 
@@ -152,7 +152,7 @@ def test_a_second_process_sees_the_count_in_the_database_cache(rates):
 def test_a_second_process_sees_the_count_in_redis(rates, settings):
     require_service("Redis", 6379)
     redis_url = settings.CELERY_BROKER_URL  # the test profile's own Redis database (TEST_CELERY_BROKER_URL)
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": redis_url}}
+    settings.CACHES = {"default": {"BACKEND": "common.cache.RedisCache", "LOCATION": redis_url}}
     rates(auth="2/min")
     ip = f"10.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}.4"
     try:
@@ -181,5 +181,5 @@ def test_api_throttle_rates_apply_in_the_test_and_production_profiles():
                              DATABASE_URL="postgres://u@127.0.0.1:5432/none", REDIS_URL="redis://127.0.0.1:6379/12",
                              **env)
     assert prod["rates"] == {"anon": "7/min", "user": "1200/min", "auth": "3/min", "actions": "5/sec"}
-    assert prod["proxies"] == 1 and prod["cache"] == "django.core.cache.backends.redis.RedisCache"
+    assert prod["proxies"] == 1 and prod["cache"] == "common.cache.RedisCache"
     assert _profile_settings("config.settings.test", API_THROTTLE_RATES="", TRUSTED_PROXY_COUNT="0")["proxies"] == 0
