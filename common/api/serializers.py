@@ -1,6 +1,31 @@
+from operator import attrgetter
+
 from rest_framework import serializers
+from rest_framework.relations import PKOnlyObject
 
 from ..models import AuditEntry
+
+
+class FastOutputMixin:
+    """An output serializer of plain objects (every source an attribute path, never a method, a mapping or a
+    missing relation) that reads each plain field's source with one attrgetter, built once per serializer,
+    instead of DRF's per-value checks for mappings, callables and missing relations: those were most of the
+    cost of rendering the markets list (20 rows of 31 fields). Fields that read their own way (get_attribute
+    overridden) still do; every value still goes through the field's to_representation."""
+
+    def to_representation(self, instance):
+        plan = self.__dict__.get("_fast_plan")
+        if plan is None:
+            plan = self._fast_plan = [
+                (field, attrgetter(".".join(field.source_attrs))
+                 if type(field).get_attribute is serializers.Field.get_attribute and field.source != "*" else None)
+                for field in self._readable_fields]
+        ret = {}
+        for field, getter in plan:
+            value = getter(instance) if getter is not None else field.get_attribute(instance)
+            check = value.pk if isinstance(value, PKOnlyObject) else value
+            ret[field.field_name] = None if check is None else field.to_representation(value)
+        return ret
 
 
 class RejectUnknownFieldsMixin:

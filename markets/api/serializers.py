@@ -1,7 +1,7 @@
 from rest_framework import serializers
 
 from common.api.fields import AmountField, RayField, StrictBooleanField, StrictChoiceField, StrictIntegerField
-from common.api.serializers import RejectUnknownFieldsMixin
+from common.api.serializers import FastOutputMixin, RejectUnknownFieldsMixin
 from core.aave.engines import ENGINES
 
 from ..models import Asset
@@ -63,7 +63,7 @@ class AssetSerializer(serializers.ModelSerializer):
 _DECIMALS = "reserve.asset.decimals"
 
 
-class MarketSerializer(serializers.Serializer):
+class MarketSerializer(FastOutputMixin, serializers.Serializer):
     """A reserve: its risk parameters (JSON integers/booleans), totals (decimal strings), rates (ray strings)."""
 
     symbol = serializers.CharField(source="reserve.asset.symbol")
