@@ -140,13 +140,14 @@ def idempotent(view_method):
             raise DomainError("Idempotency-Key must be 1-255 printable characters.", code="invalid_idempotency_key")
         fingerprint = _fingerprint(request)
         for _ in range(_ATTEMPTS):
-            existing = IdempotencyRecord.objects.filter(user=request.user, key=key).first()
-            if existing is not None:
-                return _replay(self, request, existing, fingerprint)
+            # claim first: a new key (nearly every request) costs one INSERT, a replay a failed INSERT and a read
             try:
                 return _run_once(view_method, self, request, args, kwargs, key, fingerprint)
             except _Taken:
-                continue  # the holder committed (read its answer) or its row vanished (claim again)
+                existing = IdempotencyRecord.objects.filter(user=request.user, key=key).first()
+                if existing is not None:
+                    return _replay(self, request, existing, fingerprint)
+                # its row vanished (the holder failed and rolled back): claim again
         raise _in_progress()
 
     return wrapper
