@@ -107,11 +107,10 @@ def account_summary(account: Account, *, now: int | None = None) -> AccountSumma
         price = liquidation_price(health.by_lt, value)
         if price is not None:
             liq[value.symbol] = price
-    wallet = {
-        w.asset.symbol: w.amount for w in WalletBalance.objects.filter(account=account).select_related("asset")
-        .order_by("asset_id") if w.amount
-    }
-    decimals = dict(Asset.objects.values_list("symbol", "decimals"))
+    held = [w for w in WalletBalance.objects.filter(account=account).select_related("asset").order_by("asset_id")
+            if w.amount]
+    wallet = {w.asset.symbol: w.amount for w in held}
+    decimals = {w.asset.symbol: w.asset.decimals for w in held} | {r["asset"]: r["decimals"] for r in rows}
     return AccountSummary(account, wallet, rows, health, liq, decimals)
 
 

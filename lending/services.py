@@ -129,13 +129,16 @@ def wallet_link(*, user, address: str) -> Account:
 
 
 def asset_by_symbol(symbol) -> Asset:
+    """The asset a request names; an Asset the caller has already resolved (the API's serializers do) as is."""
+    if isinstance(symbol, Asset):
+        return symbol
     if not isinstance(symbol, str) or not symbol:
         raise DomainError("asset must be a symbol such as \"USDC\".", code="invalid_asset", field="asset")
     if not is_symbol(symbol):
         raise DomainError("Unknown asset: symbols are 1-20 letters, digits, dots, dashes or underscores.",
                           code="unknown_asset", field="asset")
     try:
-        return Asset.objects.get(symbol=symbol)
+        return Asset.objects.select_related("reserve").get(symbol=symbol)  # actions need the reserve's id
     except Asset.DoesNotExist:
         raise DomainError(f"Unknown asset {symbol!r}.", code="unknown_asset", field="asset") from None
 
@@ -264,7 +267,7 @@ def account_faucet(*, account: Account, symbol: str, amount: int) -> LedgerEntry
     account = _lock_accounts(account.pk)[account.pk]  # the daily limit is per account: one faucet at a time
     # Only the wallet changes: the reserve is read, not locked nor accrued, so faucets never queue behind the
     # pool's actions on the reserve row (the load run's profile: they did, for seconds).
-    _check_active(Reserve.objects.select_related("asset").get(asset=asset))
+    _check_active(asset.reserve)
     taken = faucet_taken_today(account, asset)
     limit = faucet_limit(asset)
     if taken + amount > limit:

@@ -66,8 +66,9 @@ class TokenView(AuthThrottled):
         return Response({"token": token.key})
 
 
-def account_body(user) -> dict:
-    return AccountSerializer.from_summary(selectors.account_summary(services.account_for_user(user)))
+def account_body(user, account=None) -> dict:
+    """The account's answer; `account` when the caller has already read the user's account."""
+    return AccountSerializer.from_summary(selectors.account_summary(account or services.account_for_user(user)))
 
 
 def account_response(user, status_code=200) -> Response:
@@ -82,8 +83,14 @@ class AccountActionView(APIView):
     throttle_classes = [ScopedRateThrottle, ScopedIPThrottle]
     throttle_scope = "actions"
 
+    acted_on = None  # the account the action locked, kept for its answer (a replay reads it afresh)
+
     def committed_body(self, request) -> dict:
-        return account_body(request.user)
+        return account_body(request.user, self.acted_on)
+
+    def account(self, request):
+        self.acted_on = services.account_for_user(request.user)
+        return self.acted_on
 
 
 class AccountView(APIView):
@@ -118,8 +125,7 @@ class ActionView(AccountActionView):
         serializer = ActionRequestSerializer(data=request.data, context={"allow_max": self.allow_max})
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        type(self).service(account=services.account_for_user(request.user), symbol=data["asset"].symbol,
-                           amount=data["amount"])
+        type(self).service(account=self.account(request), symbol=data["asset"], amount=data["amount"])
         return BodyAfterCommit()
 
 
@@ -162,7 +168,7 @@ class CollateralView(AccountActionView):
         serializer = CollateralRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        services.account_set_collateral(account=services.account_for_user(request.user), symbol=data["asset"].symbol,
+        services.account_set_collateral(account=self.account(request), symbol=data["asset"],
                                         enabled=data["enabled"])
         return BodyAfterCommit()
 

@@ -264,7 +264,7 @@ def test_a_failure_building_the_answer_after_the_commit_keeps_the_action_once_an
     _collateral(account)
     real = views.account_body
 
-    def fail_once(user):
+    def fail_once(*args):
         monkeypatch.setattr(views, "account_body", real)
         raise DomainError("boom after the borrow", code="boom")
 
