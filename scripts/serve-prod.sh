@@ -4,7 +4,7 @@
 # Needs SECRET_KEY, DATABASE_URL, ALLOWED_HOSTS (the settings name whichever is missing).
 # Over plain HTTP on 127.0.0.1 only with DJANGO_ALLOW_INSECURE_LOOPBACK=1 (and loopback ALLOWED_HOSTS).
 #
-# Knobs: PORT (8000) or BIND, WEB_WORKERS (2 x cores + 1), WEB_THREADS (8); WORKER_QUEUES, a list of
+# Knobs: PORT (8000) or BIND, WEB_WORKERS (4 x cores), WEB_THREADS (1); WORKER_QUEUES, a list of
 # queue:concurrency ("liquidations:2 prices:1 accrual:1 simulations:1 default:1"); SERVE_SKIP_SETUP=1 skips
 # migrate/load_universe/collectstatic; SERVE_CHECK_DEPLOY=0 skips the deploy check (never in production); LOG_DIR=dir writes each process's JSON log lines to dir/<name>.log
 # instead of stderr; PROMETHEUS_MULTIPROC_DIR (var/prometheus) is shared by all processes for /metrics.

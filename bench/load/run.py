@@ -243,8 +243,8 @@ def main() -> None:
             "routes": stats["routes"],
             "config": {"users": USERS, "accounts": ACCOUNTS, "seconds": SECONDS, "spawn_rate": SPAWN_RATE,
                        "cores": cores, "api_throttle_rates": THROTTLES, "broker": urlsplit(BROKER_URL).scheme,
-                       "web_workers": os.environ.get("WEB_WORKERS") or 2 * cores + 1,
-                       "web_threads": os.environ.get("WEB_THREADS") or 8,
+                       "web_workers": os.environ.get("WEB_WORKERS") or 4 * cores,
+                       "web_threads": os.environ.get("WEB_THREADS") or 1,
                        "read_cache": os.environ.get("READ_CACHE", "1") == "1",
                        "worker_queues": os.environ.get("WORKER_QUEUES") or "liquidations:2 prices:1 accrual:1 "
                                                                           "simulations:1 default:1",
