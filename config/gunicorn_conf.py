@@ -22,13 +22,3 @@ def child_exit(server, worker):
     """prometheus_client multiprocess mode: a dead worker's live gauges go; its counters stay summed."""
     mark_process_dead(worker.pid)
 
-
-def post_worker_init(worker):
-    """Import every view, then move what startup allocated out of the collector's way (gc.freeze): full
-    collections no longer walk Django's own objects, which never become garbage."""
-    import gc
-
-    from django.urls import get_resolver
-
-    get_resolver().url_patterns  # noqa: B018 - the import is the point
-    gc.freeze()
