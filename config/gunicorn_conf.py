@@ -6,7 +6,7 @@ from common.metrics import mark_process_dead
 
 bind = os.environ.get("BIND") or f"127.0.0.1:{os.environ.get('PORT', '8000')}"
 # One thread a process: the work is CPU-bound Python, and threads sharing a process's GIL cost more CPU than they
-# overlap (load runs on 2 cores: 87-98 req/s at 4-12 processes x 1 thread, 74-91 at 5 x 8 and 6 x 2).
+# overlap (load runs on 2 cores: 86-98 req/s at 4-12 processes x 1 thread, 74-91 at 5 x 8 and 6 x 2).
 workers = int(os.environ.get("WEB_WORKERS") or 4 * (os.cpu_count() or 1))
 threads = int(os.environ.get("WEB_THREADS") or 1)
 worker_class = "gthread"
