@@ -1,17 +1,18 @@
 from operator import attrgetter
 
 from rest_framework import serializers
+from rest_framework.fields import SkipField
 from rest_framework.relations import PKOnlyObject
 
 from ..models import AuditEntry
 
 
 class FastOutputMixin:
-    """An output serializer of plain objects (every source an attribute path, never a method, a mapping or a
-    missing relation) that reads each plain field's source with one attrgetter, built once per serializer,
-    instead of DRF's per-value checks for mappings, callables and missing relations: those were most of the
-    cost of rendering the markets list (20 rows of 31 fields). Fields that read their own way (get_attribute
-    overridden) still do; every value still goes through the field's to_representation."""
+    """An output serializer of plain objects (every source an attribute path, never a method or a mapping) that
+    reads each plain field's source with one attrgetter, built once per serializer, instead of DRF's per-value
+    checks for mappings, callables and missing relations: those were most of the cost of rendering the markets
+    list (20 rows of 31 fields). A missing attribute, and every field that reads its own way (get_attribute
+    overridden), goes through DRF's get_attribute; every value through the field's to_representation."""
 
     def to_representation(self, instance):
         plan = self.__dict__.get("_fast_plan")
@@ -22,7 +23,16 @@ class FastOutputMixin:
                 for field in self._readable_fields]
         ret = {}
         for field, getter in plan:
-            value = getter(instance) if getter is not None else field.get_attribute(instance)
+            if getter is not None:
+                try:
+                    value = getter(instance)
+                except AttributeError:  # nothing there: DRF decides (the default, null, or left out)
+                    getter = None
+            if getter is None:
+                try:
+                    value = field.get_attribute(instance)
+                except SkipField:
+                    continue
             check = value.pk if isinstance(value, PKOnlyObject) else value
             ret[field.field_name] = None if check is None else field.to_representation(value)
         return ret

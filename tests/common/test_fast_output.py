@@ -54,3 +54,15 @@ def test_nulls_nested_paths_and_whole_object_fields():
     rows = [Row("a", Inner()), Row(None, Inner())]
     assert Out(rows, many=True).data == drf_rendering(Out, rows) == [
         {"name": "a", "size": 7, "when": None, "whole": "A"}, {"name": None, "size": 7, "when": None, "whole": "-"}]
+
+
+def test_a_missing_attribute_is_left_to_drf():
+    class Bare:
+        name = "x"
+
+    class Out(FastOutputMixin, serializers.Serializer):
+        name = serializers.CharField()
+        size = serializers.IntegerField(source="inner.size", read_only=True)  # left out, as DRF does
+        when = serializers.DateTimeField(source="inner.when", default=None, read_only=True)
+
+    assert Out(Bare()).data == drf_rendering(Out, [Bare()])[0] == {"name": "x", "when": None}
