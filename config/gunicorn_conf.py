@@ -21,4 +21,3 @@ forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 def child_exit(server, worker):
     """prometheus_client multiprocess mode: a dead worker's live gauges go; its counters stay summed."""
     mark_process_dead(worker.pid)
-
