@@ -110,7 +110,7 @@ def account_summary(account: Account, *, now: int | None = None) -> AccountSumma
     held = [w for w in WalletBalance.objects.filter(account=account).select_related("asset").order_by("asset_id")
             if w.amount]
     wallet = {w.asset.symbol: w.amount for w in held}
-    decimals = {w.asset.symbol: w.asset.decimals for w in held} | {r["asset"]: r["decimals"] for r in rows}
+    decimals = {w.asset.symbol: w.asset.decimals for w in held}  # the wallet's formatting; rows carry their own
     return AccountSummary(account, wallet, rows, health, liq, decimals)
 
 
