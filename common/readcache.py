@@ -1,18 +1,24 @@
-"""Public reads served from the shared cache, exact to the second.
+"""Reads served from the shared cache or this process's memory, exact to the last committed write.
 
-An entry's key carries its namespace's version and the current second. The writes a namespace depends on bump
-its version once they commit, so a read never returns a state older than the last committed write; the second
-is in the key because these reads also show ages and sessions, which move with the clock. An entry is stored
-under the version read *before* it was computed, so a body computed across a write can only land under the
-older version, which nobody reads any more.
+Each namespace has a version in the shared cache. The writes a namespace depends on bump it once they commit, so a
+read never returns a state older than the last committed write. An entry carries the version read *before* it
+was computed and counts only while the namespace still has that version: a body computed across a write can only
+carry the older version, which no read accepts any more. The version and the entry come back in one round trip.
 
-Off unless settings.READ_CACHE: it needs a cache every process shares (production's Redis); with a per-process
-cache a bump in a worker would not reach the web processes. A cache that fails never fails the read: it is
-computed afresh."""
+- `cached`: a body shared by every process (the price reads), per second by default because those reads also
+  show ages and sessions, which move with the clock.
+- `memo`: rows kept in this process's memory while the version stands (the oracle's feeds and policies, the
+  token's user): one version read a request instead of the queries.
+
+A version that goes missing (a Redis restart or eviction) comes back as a random number, never as a value an old
+entry could carry. Off unless settings.READ_CACHE: it needs a cache every process shares (production's Redis);
+with a per-process cache a bump in a worker would not reach the web processes. A cache that fails never fails the
+read: it is computed afresh."""
 from __future__ import annotations
 
 import hashlib
 import logging
+import secrets
 import time
 from collections.abc import Callable
 from typing import TypeVar
@@ -23,7 +29,9 @@ from django.db import transaction
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-ENTRY_SECONDS = 2  # an entry lives a little over its second, then expires on its own
+ENTRY_SECONDS = 2  # a per-second entry lives a little over its second, then expires on its own
+_MISSING = object()
+_local: dict[tuple[str, str], tuple[int, object]] = {}  # memo: (namespace, name) -> (version, value)
 
 
 def _second() -> int:
@@ -34,36 +42,73 @@ def _version_key(namespace: str) -> str:
     return f"readcache:{namespace}:version"
 
 
+def _fresh_version() -> int:
+    return secrets.randbits(62)
+
+
 def _bump_now(namespace: str) -> None:
     key = _version_key(namespace)
-    cache.add(key, 0, timeout=None)  # SET NX then INCR: two processes bumping at once move it twice
+    cache.add(key, _fresh_version(), timeout=None)  # SET NX then INCR: two processes bumping at once move it twice
     cache.incr(key)
 
 
 def bump(namespace: str) -> None:
     """A write the namespace's reads depend on: move its version once the write commits (at once outside a
-    transaction). A failed bump is logged; the entries it should have retired expire within ENTRY_SECONDS."""
+    transaction). A failed bump is logged; the per-second entries it should have retired expire within
+    ENTRY_SECONDS, the others within their timeout."""
     if settings.READ_CACHE:
         transaction.on_commit(lambda: _bump_now(namespace), robust=True)
 
 
-def cached(namespace: str, name: str, build: Callable[[], T]) -> T:
-    """build()'s value for `name` (say, the request's absolute URL), shared for the current second and version."""
+def _version_and(namespace: str, key: str | None) -> tuple[int, object]:
+    """The namespace's version and the entry at `key` (if any), in one round trip; a missing version is set."""
+    version_key = _version_key(namespace)
+    got = cache.get_many([version_key, key] if key else [version_key])
+    version = got.get(version_key)
+    if version is None:
+        cache.add(version_key, _fresh_version(), timeout=None)
+        version = cache.get(version_key)
+    return version, got.get(key, _MISSING) if key else _MISSING
+
+
+def cached(namespace: str, name: str, build: Callable[[], T], *, per_second: bool = True,
+           timeout: int = ENTRY_SECONDS) -> T:
+    """build()'s value for `name` (say, the request's absolute URL), shared by every process while the namespace's
+    version stands (and, per_second, for the current second). `name` is hashed: a secret in it never reaches the
+    cache. An exception from build() is raised and nothing is stored."""
     if not settings.READ_CACHE:
         return build()
+    digest = hashlib.sha256(name.encode()).hexdigest()[:32]
+    key = f"readcache:{namespace}:{_second()}:{digest}" if per_second else f"readcache:{namespace}:{digest}"
     try:
-        version = cache.get(_version_key(namespace), 0)
-        digest = hashlib.sha256(name.encode()).hexdigest()[:32]
-        key = f"readcache:{namespace}:{version}:{_second()}:{digest}"
-        hit = cache.get(key)
+        version, hit = _version_and(namespace, key)
     except Exception:  # noqa: BLE001 - the cache is an optimisation: read from the database instead
         log.warning("read cache unavailable; reading %s afresh", namespace, exc_info=True)
         return build()
-    if hit is not None:
-        return hit
+    if isinstance(hit, tuple) and len(hit) == 2 and hit[0] == version:
+        return hit[1]
     value = build()
     try:
-        cache.set(key, value, timeout=ENTRY_SECONDS)
+        cache.set(key, (version, value), timeout=timeout)
     except Exception:  # noqa: BLE001
         log.warning("read cache unavailable; not storing %s", namespace, exc_info=True)
+    return value
+
+
+def memo(namespace: str, name: str, build: Callable[[], T]) -> T:
+    """build()'s value kept in this process while the namespace's version stands: for rows that many requests read
+    and few writes change. Callers read the value and never change it. For reads outside a transaction only: a
+    transaction's own uncommitted writes have not moved the version."""
+    if not settings.READ_CACHE:
+        return build()
+    try:
+        version, _ = _version_and(namespace, None)
+    except Exception:  # noqa: BLE001
+        log.warning("read cache unavailable; reading %s afresh", namespace, exc_info=True)
+        return build()
+    hit = _local.get((namespace, name))
+    if hit is not None and hit[0] == version:
+        return hit[1]
+    value = build()
+    _local[(namespace, name)] = (version, value)
     return value

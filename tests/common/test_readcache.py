@@ -13,6 +13,7 @@ def on(settings, monkeypatch):
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
                                    "LOCATION": "readcache-tests"}}
     readcache.cache.clear()
+    monkeypatch.setattr(readcache, "_local", {})
     clock = {"second": 1_000}
     monkeypatch.setattr(readcache, "_second", lambda: clock["second"])
     return clock
@@ -81,9 +82,71 @@ def test_off_by_default_and_a_broken_cache_reads_afresh(settings, on, monkeypatc
     class Down:
         def get(self, *args, **kwargs):
             raise ConnectionError("cache down")
-        set = get
+        set = get_many = add = get
     monkeypatch.setattr(readcache, "cache", Down())
     assert readcache.cached("ns", "a", build) == {"n": 3}
+    assert readcache.memo("ns", "a", build) == {"n": 4}
+    assert readcache.memo("ns", "a", build) == {"n": 5}
+
+
+def test_a_lost_version_never_revives_an_old_entry(on):
+    """Redis restarted or evicted the version key: the new version is random, not 0 again."""
+    build, calls = counter()
+    readcache.cached("ns", "a", build, per_second=False, timeout=60)
+    readcache.memo("ns", "m", build)
+    readcache.cache.delete(readcache._version_key("ns"))
+    assert readcache.cached("ns", "a", build, per_second=False, timeout=60) == {"n": 3}
+    assert readcache.memo("ns", "m", build) == {"n": 4}
+    assert readcache.cached("ns", "a", build, per_second=False, timeout=60) == {"n": 3}  # and cached again
+
+
+def test_without_the_second_an_entry_lasts_until_a_write(on, django_capture_on_commit_callbacks):
+    build, calls = counter()
+    assert readcache.cached("ns", "a", build, per_second=False, timeout=60) == {"n": 1}
+    on["second"] += 30
+    assert readcache.cached("ns", "a", build, per_second=False, timeout=60) == {"n": 1}
+    with django_capture_on_commit_callbacks(execute=True):
+        readcache.bump("ns")
+    assert readcache.cached("ns", "a", build, per_second=False, timeout=60) == {"n": 2}
+
+
+def test_a_failed_build_stores_nothing(on):
+    def fail():
+        raise LookupError("no such row")
+    with pytest.raises(LookupError):
+        readcache.cached("ns", "a", fail, per_second=False)
+    build, calls = counter()
+    assert readcache.cached("ns", "a", build, per_second=False) == {"n": 1}
+
+
+def test_memo_keeps_a_value_in_the_process_until_a_committed_write(on, django_capture_on_commit_callbacks):
+    build, calls = counter()
+    first = readcache.memo("ns", "rows", build)
+    on["second"] += 60  # no clock in it: only a write retires it
+    assert readcache.memo("ns", "rows", build) is first
+    with django_capture_on_commit_callbacks(execute=False):
+        readcache.bump("ns")  # rolled back
+    assert readcache.memo("ns", "rows", build) is first
+    with django_capture_on_commit_callbacks(execute=True):
+        readcache.bump("ns")
+    assert readcache.memo("ns", "rows", build) == {"n": 2}
+    assert readcache.memo("other", "rows", build) == {"n": 3}
+    assert len(calls) == 3
+
+
+def test_memo_built_across_a_write_is_not_kept_past_it(on, django_capture_on_commit_callbacks):
+    calls = []
+
+    def build_while_a_write_commits():
+        calls.append(1)
+        if len(calls) == 1:
+            with django_capture_on_commit_callbacks(execute=True):
+                readcache.bump("ns")
+        return len(calls)
+
+    assert readcache.memo("ns", "rows", build_while_a_write_commits) == 1
+    assert readcache.memo("ns", "rows", build_while_a_write_commits) == 2
+    assert readcache.memo("ns", "rows", build_while_a_write_commits) == 2
 
 
 def test_prices_show_a_new_round_within_the_same_second(on, django_capture_on_commit_callbacks):
