@@ -7,6 +7,7 @@ class CommonConfig(AppConfig):
     name = "common"
 
     def ready(self):
-        from . import signals
+        from . import receivers, signals
 
         signals.connect()  # task ids in the logs, task runs in /metrics
+        receivers.connect()  # the token authentication's cache follows user and token writes

@@ -54,9 +54,10 @@ def metrics(request):
     from django.conf import settings
     from django.http import HttpResponse
     from prometheus_client import CONTENT_TYPE_LATEST
-    from rest_framework.authentication import TokenAuthentication, get_authorization_header
+    from rest_framework.authentication import get_authorization_header
     from rest_framework.exceptions import AuthenticationFailed
 
+    from .api.authentication import TokenAuthentication
     from .metrics import metrics_render
 
     header = get_authorization_header(request).decode("latin-1")
