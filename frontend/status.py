@@ -64,6 +64,6 @@ def market_rows(now=None) -> list[dict]:
     """Every reserve with its oracle read and market status (the anonymous markets table and the dashboard)."""
     now = now or datetime.now(UTC)
     views = market_selectors.market_list()
-    reads = oracle_reads([v.reserve.asset for v in views], at=now)
+    reads = oracle_reads([v.reserve.asset for v in views], at=now, shared=True)
     return [{"view": v, "asset": v.reserve.asset, "reserve": v.reserve, "read": reads[v.reserve.asset.symbol],
              "status": market_status(v.reserve.asset, reads[v.reserve.asset.symbol], now=now)} for v in views]

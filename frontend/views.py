@@ -90,7 +90,7 @@ def market_detail(request, symbol):
                   "values": [p / 1e8 for p in effective]},
                  {"label": "Token 24/7 (USD)", "stroke": "#f59e0b", "values": [r.token_price / 1e8 for r in rounds]}]}
     now = datetime.now(UTC)
-    read = oracle_reads([asset], at=now)[asset.symbol]
+    read = oracle_reads([asset], at=now, shared=True)[asset.symbol]
     return render(request, "frontend/market.html", {
         "asset": asset, "reserve": get_object_or_404(Reserve, asset=asset), "chart": chart,
         "weekend": _weekend_chart(asset), "read": read, "status": market_status(asset, read, now=now)})

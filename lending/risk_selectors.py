@@ -64,8 +64,8 @@ def _risk_rows(account_ids: list[int], *, overrides: dict | None = None,
     seconds = now_seconds()
     grouped = _positions_of(account_ids)
     assets = list(Asset.objects.order_by("id"))
-    reads_now = oracle_reads(assets, at=now)
-    later = [(label, at, oracle_reads(assets, at=at)) for label, at in _moments(now)]
+    reads_now = oracle_reads(assets, at=now, shared=True)
+    later = [(label, at, oracle_reads(assets, at=at, shared=True)) for label, at in _moments(now)]
     rows = []
     for account_id in account_ids:
         positions = grouped.get(account_id)
@@ -133,7 +133,7 @@ def pool_overview() -> dict:
 
     views = market_list()
     assets = [v.reserve.asset for v in views]
-    reads = oracle_reads(assets)
+    reads = oracle_reads(assets, shared=True)
     rows, totals = [], defaultdict(int)
     for v in views:
         asset, read = v.reserve.asset, reads[v.reserve.asset.symbol]

@@ -70,13 +70,13 @@ def account_positions(account: Account) -> list[Position]:
     return list(account.positions.select_related("reserve__asset").order_by("reserve_id"))
 
 
-def reads_for(positions, extra_assets=(), *, at=None) -> dict[str, OracleRead]:
+def reads_for(positions, extra_assets=(), *, at=None, shared: bool = False) -> dict[str, OracleRead]:
     """The oracle reads of the positions' assets, now or at instant `at` (each asset's latest price, with the
-    session, closure kind and therefore the haircut of that instant)."""
+    session, closure kind and therefore the haircut of that instant); `shared` as oracle_reads."""
     assets = {p.reserve.asset.symbol: p.reserve.asset for p in positions}
     for a in extra_assets:
         assets[a.symbol] = a
-    return oracle_reads(assets.values(), at=at)
+    return oracle_reads(assets.values(), at=at, shared=shared)
 
 
 def account_health(account: Account, *, now: int | None = None) -> Health:
@@ -95,9 +95,10 @@ class AccountSummary:
 
 
 def account_summary(account: Account, *, now: int | None = None) -> AccountSummary:
+    """What the account's page and the API show; a read outside any transaction (its prices are shared reads)."""
     now = now_seconds() if now is None else now
     positions = account_positions(account)
-    health = health_of(positions, reads_for(positions), now)
+    health = health_of(positions, reads_for(positions, shared=True), now)
     rows, liq = [], {}
     for value in health.lt_values[:len(positions)]:
         if not (value.supplied or value.borrowed):

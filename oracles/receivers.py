@@ -6,8 +6,7 @@ from common import readcache
 from markets.models import Asset
 
 from .models import HaircutPolicy, OracleFeed, OracleRound
-
-PRICES = "prices"
+from .selectors import PRICES
 
 
 def _bump(sender, **kwargs) -> None:

@@ -6,10 +6,12 @@ from datetime import datetime, timedelta
 
 from django.utils import timezone
 
+from common import readcache
 from markets.models import Asset
 
 from .models import HaircutPolicy, OracleFeed, OracleRound
 
+PRICES = "prices"  # common.readcache's namespace of every read here (oracles.receivers bumps it)
 DEPEG_BPS = 200  # token vs reference gap that counts as a depeg
 BPS = 10_000
 
@@ -237,13 +239,24 @@ def _last_open(calendar: str, at: datetime) -> datetime | None:
     return MarketClock.get(calendar).last_open(at)
 
 
-def oracle_reads(assets, *, at: datetime | None = None) -> dict[str, OracleRead]:
-    """Reads for many assets at one instant (now unless `at` says), in two queries."""
+def _feeds_and_policies(ids=None) -> tuple[dict[int, OracleFeed], dict[int, HaircutPolicy]]:
+    """Each asset's feed (with its latest round) and haircut policy by asset id; every asset's when ids is None."""
+    feeds, policies = OracleFeed.objects.select_related("latest_round"), HaircutPolicy.objects.all()
+    if ids is not None:
+        feeds, policies = feeds.filter(asset_id__in=ids), policies.filter(asset_id__in=ids)
+    return {f.asset_id: f for f in feeds}, {p.asset_id: p for p in policies}
+
+
+def oracle_reads(assets, *, at: datetime | None = None, shared: bool = False) -> dict[str, OracleRead]:
+    """Reads for many assets at one instant (now unless `at` says), in two queries. `shared` (a read outside any
+    transaction, for display): the feeds and policies from this process's copy while the prices' version stands
+    (common.readcache.memo; every round, feed, policy and asset write bumps it), not from the database."""
     at = at or timezone.now()
     assets = list(assets)
-    ids = [a.pk for a in assets]
-    feeds = {f.asset_id: f for f in OracleFeed.objects.select_related("latest_round").filter(asset_id__in=ids)}
-    policies = {p.asset_id: p for p in HaircutPolicy.objects.filter(asset_id__in=ids)}
+    if shared:
+        feeds, policies = readcache.memo(PRICES, "feeds-and-policies", _feeds_and_policies)
+    else:
+        feeds, policies = _feeds_and_policies([a.pk for a in assets])
     return {a.symbol: _read(a, feeds.get(a.pk), policies.get(a.pk), at) for a in assets}
 
 

@@ -14,7 +14,6 @@ from markets.models import Asset, is_symbol
 
 from .. import selectors, services
 from ..models import HaircutPolicy
-from ..receivers import PRICES
 from .serializers import (
     BacktestInSerializer,
     BacktestSerializer,
@@ -49,12 +48,12 @@ class OraclePriceListView(generics.ListAPIView):
     serializer_class = OraclePriceSerializer
 
     def get_queryset(self):
-        reads = selectors.oracle_reads(Asset.objects.order_by("id"))
+        reads = selectors.oracle_reads(Asset.objects.order_by("id"), shared=True)
         return [OraclePriceSerializer.from_read(read) for read in reads.values()]
 
     def list(self, request, *args, **kwargs):
         # after authentication and throttling: a cached answer still counts against the caller's rate
-        data = readcache.cached(PRICES, request.build_absolute_uri(),
+        data = readcache.cached(selectors.PRICES, request.build_absolute_uri(),
                                 lambda: dict(super(OraclePriceListView, self).list(request, *args, **kwargs).data))
         return Response(data)
 
@@ -66,8 +65,9 @@ class OraclePriceDetailView(APIView):
     def get(self, request, symbol: str):
         if not is_symbol(symbol):
             _asset(symbol)  # the 404, never a cache key
-        return Response(readcache.cached(
-            PRICES, f"price:{symbol}", lambda: OraclePriceSerializer.from_read(selectors.oracle_read(_asset(symbol)))))
+        def build():
+            return OraclePriceSerializer.from_read(selectors.oracle_read(_asset(symbol)))
+        return Response(readcache.cached(selectors.PRICES, f"price:{symbol}", build))
 
 
 class HaircutTableView(APIView):
