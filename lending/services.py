@@ -23,7 +23,7 @@ from core.aave.v3 import (
 from core.aave.wadray import ray_div, ray_mul
 from core.amounts import format_amount, format_wad
 from markets.models import Asset, Reserve, is_symbol
-from markets.services import now_seconds, reserve_accrue, reserve_update_rates
+from markets.services import now_seconds, reserve_accrue, reserve_save_state, reserve_update_rates
 from oracles.selectors import OracleRead, oracle_reads
 
 from . import identity, liquidation
@@ -237,9 +237,9 @@ def _open(account: Account, symbol: str, now: int | None) -> _Ctx:
 def _finish(ctx: _Ctx, kind: str, amount: int, *, wallet_change: int, scaled: int, index: int) -> LedgerEntry:
     """The end of every amount action: the wallet, position and reserve saved, then one ledger row."""
     ctx.wallet.amount += wallet_change
-    ctx.wallet.save()
-    position_save(ctx.position)
-    ctx.reserve.save()
+    ctx.wallet.save(update_fields=["amount"])
+    position_save(ctx.position, update_fields=["scaled_supply", "scaled_debt", "collateral_enabled"])
+    reserve_save_state(ctx.reserve)
     return _ledger(ctx.account, ctx.asset, kind, amount, scaled=scaled, index=index)
 
 
@@ -277,7 +277,7 @@ def account_faucet(*, account: Account, symbol: str, amount: int) -> LedgerEntry
             f"today.", code="faucet_limit_exceeded", field="amount")
     wallet = _wallet(account, asset)
     wallet.amount += amount
-    wallet.save()
+    wallet.save(update_fields=["amount"])
     return _ledger(account, asset, LedgerEntry.Kind.FAUCET, amount)
 
 
@@ -448,7 +448,7 @@ def account_set_collateral(*, account: Account, symbol: str, enabled, now: int |
                                     f"{_hf_text(health.by_lt.health_factor)}, below 1.",
                                     code="health_factor_too_low", field="enabled")
         position_save(pos)
-    r.save()
+    reserve_save_state(r)
     return _ledger(ctx.account, asset, LedgerEntry.Kind.COLLATERAL, 0, enabled=enabled)
 
 

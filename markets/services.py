@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from datetime import timedelta
 
 from django.conf import settings
@@ -89,6 +89,15 @@ def reserve_apply_state(reserve: Reserve, state: ReserveState) -> None:
         setattr(reserve, key, value)
 
 
+# What accrual and the actions change on a reserve (Aave's ReserveData); its risk parameters are an admin's
+RESERVE_STATE_FIELDS = tuple(f.name for f in fields(ReserveState))
+
+
+def reserve_save_state(reserve: Reserve) -> None:
+    """Write a locked reserve's state back: only those columns, so the UPDATE is a third of the row."""
+    reserve.save(update_fields=RESERVE_STATE_FIELDS)
+
+
 def rate_params(reserve: Reserve) -> RateParams:
     return RateParams(reserve.optimal_usage_bps, reserve.base_rate_bps, reserve.slope1_bps, reserve.slope2_bps)
 
@@ -121,7 +130,7 @@ def reserves_accrue_all(*, now: int | None = None) -> int:
     with transaction.atomic():
         for reserve in Reserve.objects.select_for_update().order_by("pk"):
             reserve_accrue(reserve=reserve, now=now)
-            reserve.save()
+            reserve_save_state(reserve)
             count += 1
     return count
 
