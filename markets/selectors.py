@@ -4,12 +4,15 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from common import readcache
 from core.aave.v3 import normalized_debt, normalized_income, utilization_ray
 from core.aave.v4 import PoolParameters
 from core.aave.wadray import RAY, SECONDS_PER_YEAR, ray_mul
 
 from .models import Asset, Pool, Reserve
 from .services import POOL_PK, now_seconds, reserve_state
+
+POOL = "pool"  # common.readcache's namespace of the pool row (markets.receivers bumps it)
 
 
 @dataclass(frozen=True)
@@ -34,7 +37,7 @@ def apy_from_rate(rate_ray: int) -> str:
 
 def market_view(reserve: Reserve, now: int | None = None, engine: str | None = None) -> MarketView:
     now = now_seconds() if now is None else now
-    engine = pool_get().liquidation_engine if engine is None else engine
+    engine = pool_engine_name() if engine is None else engine
     state = reserve_state(reserve)
     supplied = ray_mul(reserve.total_scaled_supply + reserve.accrued_to_treasury, normalized_income(state, now))
     borrowed = ray_mul(reserve.total_scaled_debt, normalized_debt(state, now))
@@ -45,7 +48,7 @@ def market_view(reserve: Reserve, now: int | None = None, engine: str | None = N
 
 
 def market_list() -> list[MarketView]:
-    now, engine = now_seconds(), pool_get().liquidation_engine
+    now, engine = now_seconds(), pool_engine_name()
     return [market_view(r, now, engine) for r in Reserve.objects.select_related("asset").order_by("asset_id")]
 
 
@@ -57,6 +60,12 @@ def pool_get() -> Pool:
     """The pool's one row (its liquidation engine and v4 knobs), created with the defaults on first read."""
     pool, _ = Pool.objects.get_or_create(pk=POOL_PK)
     return pool
+
+
+def pool_engine_name() -> str:
+    """The pool's liquidation engine, for the market reads: this process's copy while the pool row is unchanged
+    (common.readcache.memo), so a market read costs no pool query."""
+    return readcache.memo(POOL, "liquidation_engine", lambda: pool_get().liquidation_engine)
 
 
 def pool_engine() -> tuple[str, PoolParameters]:

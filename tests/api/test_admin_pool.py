@@ -85,3 +85,27 @@ def test_revert_through_the_api(staff):
     assert r.status_code == 201, r.content
     assert pool_get().target_health_factor_bps == 10_500
     assert api_client(staff).get(URL).json()["target_health_factor_bps"] == 10_500
+
+
+def test_with_the_read_cache_markets_show_a_new_engine_at_once(staff, settings, monkeypatch,
+                                                               django_capture_on_commit_callbacks):
+    """Production's read cache keeps the pool's engine in each process (markets.selectors.pool_engine_name):
+    a committed PATCH retires it, and until then a market read costs no pool query."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from common import readcache
+
+    settings.READ_CACHE = True
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "pool"}}
+    readcache.cache.clear()
+    monkeypatch.setattr(readcache, "_local", {})
+    client = api_client(staff)
+    assert client.get("/api/v1/markets/TSLAx/").json()["liquidation_engine"] == "v3.3"
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get("/api/v1/markets/").json()["results"][0]["liquidation_engine"] == "v3.3"
+    assert not [q for q in queries.captured_queries if "markets_pool" in q["sql"]]
+    with django_capture_on_commit_callbacks(execute=True):
+        assert patch(staff, {"liquidation_engine": "v4", "reason": "compare"}).status_code == 200
+    assert client.get("/api/v1/markets/TSLAx/").json()["liquidation_engine"] == "v4"
+    assert {m["liquidation_engine"] for m in client.get("/api/v1/markets/").json()["results"]} == {"v4"}
