@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 from django.db.models import Q
 
+from common.prepared import prepared
 from core.aave.v3 import (
     AccountData,
     PositionValue,
@@ -66,8 +67,18 @@ def health_of(positions, reads: dict[str, OracleRead], now: int) -> Health:
                   tuple(ltv_values))
 
 
+_positions = prepared(lambda account_id: Position.objects.filter(account_id=account_id)
+                     .select_related("reserve__asset").order_by("reserve_id"))
+_wallet = prepared(lambda account_id: WalletBalance.objects.filter(account_id=account_id)
+                   .select_related("asset").order_by("asset_id"))
+
+
 def account_positions(account: Account) -> list[Position]:
-    return list(account.positions.select_related("reserve__asset").order_by("reserve_id"))
+    """The account's positions with their reserves and assets, in reserve order (SQL compiled once a process)."""
+    positions = _positions(account.pk)
+    for p in positions:
+        p.account = account
+    return positions
 
 
 def reads_for(positions, extra_assets=(), *, at=None, shared: bool = False) -> dict[str, OracleRead]:
@@ -108,8 +119,7 @@ def account_summary(account: Account, *, now: int | None = None) -> AccountSumma
         price = liquidation_price(health.by_lt, value)
         if price is not None:
             liq[value.symbol] = price
-    held = [w for w in WalletBalance.objects.filter(account=account).select_related("asset").order_by("asset_id")
-            if w.amount]
+    held = [w for w in _wallet(account.pk) if w.amount]
     wallet = {w.asset.symbol: w.amount for w in held}
     decimals = {w.asset.symbol: w.asset.decimals for w in held}  # the wallet's formatting; rows carry their own
     return AccountSummary(account, wallet, rows, health, liq, decimals)

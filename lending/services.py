@@ -15,6 +15,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 
 from common.errors import DomainError, Unprocessable
+from common.prepared import prepared
 from common.queue import enqueue_on_commit
 from core.aave.v3 import (
     HEALTH_FACTOR_LIQUIDATION_THRESHOLD,
@@ -30,14 +31,21 @@ from . import identity, liquidation
 from .liquidation import NotLiquidatable  # noqa: F401 - part of this module's interface
 from .models import Account, FaucetPolicy, LedgerEntry, LiquidationEvent, Position, WalletBalance
 from .positions import position_save
-from .selectors import Health, faucet_taken_today, health_of
+from .selectors import Health, account_positions, faucet_taken_today, health_of
 
 MAX = "max"
 
 
 # --- helpers --------------------------------------------------------------------------------------
 
+_account_of = prepared(lambda user_id: Account.objects.filter(user_id=user_id))
+
+
 def account_for_user(user) -> Account:
+    """The user's account, made on first use (the lookup's SQL compiled once a process)."""
+    found = _account_of(user.pk)
+    if found:
+        return found[0]
     account, _ = Account.objects.get_or_create(user=user)
     return account
 
@@ -128,6 +136,9 @@ def wallet_link(*, user, address: str) -> Account:
     return account
 
 
+_asset_named = prepared(lambda symbol: Asset.objects.select_related("reserve").filter(symbol=symbol))
+
+
 def asset_by_symbol(symbol) -> Asset:
     """The asset a request names; an Asset the caller has already resolved (the API's serializers do) as is."""
     if isinstance(symbol, Asset):
@@ -137,10 +148,10 @@ def asset_by_symbol(symbol) -> Asset:
     if not is_symbol(symbol):
         raise DomainError("Unknown asset: symbols are 1-20 letters, digits, dots, dashes or underscores.",
                           code="unknown_asset", field="asset")
-    try:
-        return Asset.objects.select_related("reserve").get(symbol=symbol)  # actions need the reserve's id
-    except Asset.DoesNotExist:
-        raise DomainError(f"Unknown asset {symbol!r}.", code="unknown_asset", field="asset") from None
+    found = _asset_named(symbol)  # with its reserve: actions need the reserve's id
+    if not found:
+        raise DomainError(f"Unknown asset {symbol!r}.", code="unknown_asset", field="asset")
+    return found[0]
 
 
 def _lock_accounts(*account_ids: int) -> dict[int, Account]:
@@ -199,7 +210,7 @@ def _hf_text(hf: int) -> str:
 
 def _health(account: Account, now: int, reads: dict[str, OracleRead] | None = None,
             overrides: dict[int, Position] | None = None) -> tuple[Health, dict[str, OracleRead]]:
-    positions = list(account.positions.select_related("reserve__asset").order_by("reserve_id"))
+    positions = account_positions(account)
     if overrides:
         positions = [overrides.get(p.pk, p) for p in positions]
         # fresh reserve objects carry this transaction's accrued indexes

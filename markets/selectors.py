@@ -5,6 +5,7 @@ import math
 from dataclasses import dataclass
 
 from common import readcache
+from common.prepared import prepared
 from core.aave.v3 import normalized_debt, normalized_income, utilization_ray
 from core.aave.v4 import PoolParameters
 from core.aave.wadray import RAY, SECONDS_PER_YEAR, ray_mul
@@ -47,9 +48,12 @@ def market_view(reserve: Reserve, now: int | None = None, engine: str | None = N
                       apy_from_rate(reserve.variable_borrow_rate), apy_from_rate(reserve.liquidity_rate), engine)
 
 
+_reserves = prepared(lambda: Reserve.objects.select_related("asset").order_by("asset_id"))
+
+
 def market_list() -> list[MarketView]:
     now, engine = now_seconds(), pool_engine_name()
-    return [market_view(r, now, engine) for r in Reserve.objects.select_related("asset").order_by("asset_id")]
+    return [market_view(r, now, engine) for r in _reserves()]
 
 
 def asset_list():
