@@ -6,9 +6,10 @@ build()'s queryset once per database alias, with markers for the arguments; afte
 arguments where the markers were, runs the SQL on the current connection (inside the caller's transaction, if any)
 and builds the instances as Django's ModelIterable does: the same columns, converters and select_related objects.
 
-For reads (no select_for_update) whose arguments reach the SQL as they are: exact lookups on integers or strings.
-A marker that does not come back among the parameters is an error at compile time, never a wrong read; the tests
-compare each prepared read with its queryset."""
+For reads whose arguments reach the SQL as they are: exact lookups on integers or strings. A locking read
+(select_for_update) is compiled and run inside a transaction only, as the ORM requires. A marker that does not come
+back among the parameters is an error at compile time, never a wrong read; the tests compare each prepared read with
+its queryset."""
 from __future__ import annotations
 
 import threading
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import QuerySet
 from django.db.models.query import get_related_populators
+from django.db.transaction import TransactionManagementError
 
 _MARKER_BASE = -7_346_912_000_000  # no row has such an id; compiled as is, found again among the parameters
 
@@ -32,6 +34,7 @@ class _Compiled:
     fields: tuple[int, int]  # the model's columns in a row: [start, end)
     populators: list
     converters: list
+    locks: bool
 
 
 class Prepared:
@@ -43,8 +46,9 @@ class Prepared:
     def _compile(self, alias: str, arity: int) -> _Compiled:
         markers = [_MARKER_BASE - i for i in range(arity)]
         queryset = self.build(*markers)
-        if queryset.query.select_for_update:
-            raise ValueError("prepared reads take no locks: select_for_update compiles per transaction")
+        locks = queryset.query.select_for_update
+        if locks and connections[alias].get_autocommit():
+            raise TransactionManagementError("select_for_update cannot be used outside of a transaction.")
         compiler = queryset.query.get_compiler(using=alias)
         sql, params = compiler.as_sql()
         slots = []
@@ -59,7 +63,7 @@ class Prepared:
         converters = list(compiler.get_converters([s[0] for s in select[:compiler.col_count]]).items())
         return _Compiled(sql, tuple(params), tuple(slots), klass_info["model"],
                          [s[0].target.attname for s in select[start:end]], (start, end),
-                         get_related_populators(klass_info, select, alias), converters)
+                         get_related_populators(klass_info, select, alias), converters, locks)
 
     def __call__(self, *args, using: str = DEFAULT_DB_ALIAS) -> list:
         compiled = self._compiled.get(using)
@@ -71,6 +75,8 @@ class Prepared:
         for position, index, as_text in compiled.slots:
             params[position] = str(args[index]) if as_text else args[index]
         connection = connections[using]
+        if compiled.locks and connection.get_autocommit():  # a lock outside a transaction would end at once
+            raise TransactionManagementError("select_for_update cannot be used outside of a transaction.")
         with connection.cursor() as cursor:
             cursor.execute(compiled.sql, params)
             rows = cursor.fetchall()

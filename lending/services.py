@@ -154,20 +154,47 @@ def asset_by_symbol(symbol) -> Asset:
     return found[0]
 
 
+# One account's and one reserve's lock, and the account's rows for an asset: every action's statements, their SQL
+# compiled once a process (common.prepared); several rows at once go through the ORM, in pk order as ever.
+_lock_account = prepared(lambda pk: Account.objects.select_for_update().filter(pk=pk))
+_lock_reserve = prepared(lambda asset_id: Reserve.objects.select_for_update().select_related("asset")
+                         .filter(asset_id=asset_id))
+_position_of = prepared(lambda account_id, reserve_id: Position.objects.filter(account_id=account_id,
+                                                                               reserve_id=reserve_id))
+_wallet_of = prepared(lambda account_id, asset_id: WalletBalance.objects.filter(account_id=account_id,
+                                                                                asset_id=asset_id))
+
+
 def _lock_accounts(*account_ids: int) -> dict[int, Account]:
     ids = sorted(set(account_ids))
-    return {a.pk: a for a in Account.objects.select_for_update().filter(pk__in=ids).order_by("pk")}
+    rows = _lock_account(ids[0]) if len(ids) == 1 else \
+        Account.objects.select_for_update().filter(pk__in=ids).order_by("pk")
+    return {a.pk: a for a in rows}
 
 
 def _lock_reserves(*assets: Asset) -> dict[str, Reserve]:
     ids = sorted({a.pk for a in assets})
-    rows = Reserve.objects.select_for_update().select_related("asset").filter(asset_id__in=ids).order_by("pk")
+    rows = _lock_reserve(ids[0]) if len(ids) == 1 else \
+        Reserve.objects.select_for_update().select_related("asset").filter(asset_id__in=ids).order_by("pk")
     return {r.asset.symbol: r for r in rows}
 
 
 def _wallet(account: Account, asset: Asset) -> WalletBalance:
+    found = _wallet_of(account.pk, asset.pk)
+    if found:
+        found[0].account, found[0].asset = account, asset
+        return found[0]
     wallet, _ = WalletBalance.objects.get_or_create(account=account, asset=asset)
     return wallet
+
+
+def _position(account: Account, reserve_id: int) -> Position:
+    found = _position_of(account.pk, reserve_id)
+    if found:
+        found[0].account = account
+        return found[0]
+    position, _ = Position.objects.get_or_create(account=account, reserve_id=reserve_id)
+    return position
 
 
 def _ledger(account, asset, kind, amount, *, scaled=0, index=0, **detail) -> LedgerEntry:
@@ -236,7 +263,7 @@ def _open(account: Account, symbol: str, now: int | None) -> _Ctx:
     account = _lock_accounts(account.pk)[account.pk]
     # The account's own rows first (its lock guards them): every account's actions on an asset queue on that
     # reserve's row, so the row is locked only for the action itself.
-    position, _ = Position.objects.get_or_create(account=account, reserve_id=asset.reserve.pk)
+    position = _position(account, asset.reserve.pk)
     wallet = _wallet(account, asset)
     reserve = _lock_reserves(asset)[asset.symbol]
     position.reserve = reserve

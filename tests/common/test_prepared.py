@@ -2,7 +2,8 @@
 PostgreSQL and on SQLite, related objects and 78-digit integers included."""
 import pytest
 from django.contrib.auth import get_user_model
-from django.db import connection
+from django.db import OperationalError, connection, connections, transaction
+from django.db.transaction import TransactionManagementError
 from django.test.utils import CaptureQueriesContext
 
 from common.prepared import prepared
@@ -76,5 +77,26 @@ def test_what_it_cannot_prepare_is_refused_at_once():
     make_universe()
     with pytest.raises(ValueError, match="unchanged"):
         prepared(lambda symbol: Asset.objects.filter(symbol__icontains=symbol))("TSLA")  # the SQL gets %TSLA%
-    with pytest.raises(ValueError, match="locks"):
-        prepared(lambda pk: Asset.objects.select_for_update().filter(pk=pk))(1)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_prepared_lock_runs_in_a_transaction_only_and_holds_the_row_until_it_ends():
+    make_universe(seed=False)
+    usdc = Asset.objects.get(symbol="USDC")
+    lock = prepared(lambda pk: Asset.objects.select_for_update().filter(pk=pk))
+    with pytest.raises(TransactionManagementError):
+        lock(usdc.pk)  # not compiled outside a transaction...
+    with transaction.atomic():
+        assert lock(usdc.pk)[0].symbol == "USDC" and "FOR UPDATE" in lock._compiled["default"].sql
+    with pytest.raises(TransactionManagementError):
+        lock(usdc.pk)  # ...nor run outside one
+    with transaction.atomic():
+        lock(usdc.pk)
+        other = connections.create_connection("default")
+        try:
+            with other.cursor() as cursor:
+                cursor.execute("SET lock_timeout = '200ms'")
+                with pytest.raises(OperationalError):
+                    cursor.execute("SELECT id FROM markets_asset WHERE id = %s FOR UPDATE", [usdc.pk])
+        finally:
+            other.close()
