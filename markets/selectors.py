@@ -49,6 +49,13 @@ def market_view(reserve: Reserve, now: int | None = None, engine: str | None = N
 
 
 _reserves = prepared(lambda: Reserve.objects.select_related("asset").order_by("asset_id"))
+_reserve_named = prepared(lambda symbol: Reserve.objects.select_related("asset").filter(asset__symbol=symbol))
+
+
+def reserve_by_symbol(symbol: str) -> Reserve | None:
+    """The reserve of the asset with this symbol (and the asset), or None."""
+    found = _reserve_named(symbol)
+    return found[0] if found else None
 
 
 def market_list() -> list[MarketView]:

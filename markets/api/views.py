@@ -31,12 +31,10 @@ class MarketListView(generics.ListAPIView):
 
 
 def _reserve(symbol: str) -> Reserve:
-    try:
-        if not is_symbol(symbol):
-            raise Reserve.DoesNotExist
-        return Reserve.objects.select_related("asset").get(asset__symbol=symbol)
-    except Reserve.DoesNotExist:
-        raise NotFound(f"Unknown asset {symbol!r}.", code="unknown_asset") from None
+    reserve = selectors.reserve_by_symbol(symbol) if is_symbol(symbol) else None
+    if reserve is None:
+        raise NotFound(f"Unknown asset {symbol!r}.", code="unknown_asset")
+    return reserve
 
 
 class MarketDetailView(APIView):
