@@ -36,6 +36,18 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture
+def read_cache(settings, monkeypatch):
+    """Production's read cache (common.readcache) on a cache of this process, empty, with no rows memoised."""
+    from common import readcache
+
+    settings.READ_CACHE = True
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+                                   "LOCATION": "read-cache-tests"}}
+    readcache.cache.clear()
+    monkeypatch.setattr(readcache, "_local", {})
+
+
+@pytest.fixture
 def redis_up():
     require_service("Redis", 6379)
 

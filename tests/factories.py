@@ -37,6 +37,16 @@ def make_user(username: str | None = None, *, staff: bool = False, password: str
     return user
 
 
+def bare_account_and_asset(alias: str, *, username: str, symbol: str, decimals: int = 18) -> tuple[Account, Asset]:
+    """A user's account and a stablecoin on database `alias` ("default" or "sqlite"), nothing else: for the
+    tests that prove exactness on both databases."""
+    user = get_user_model().objects.db_manager(alias).create_user(username=username, password="x" * 10)
+    account = Account.objects.using(alias).create(user=user)
+    asset = Asset.objects.using(alias).create(symbol=symbol, name=symbol, kind="stablecoin", decimals=decimals,
+                                              issuer_profile="stablecoin")
+    return account, asset
+
+
 def make_account(**kwargs) -> Account:
     return lending.account_for_user(make_user(**kwargs))
 

@@ -44,16 +44,9 @@ def test_the_account_read_stays_within_six_statements():
     assert len(sql) <= 6, "\n".join(s[:120] for s in sql)  # token, account, positions, feeds, policies, wallet
 
 
-def test_with_the_read_cache_the_account_read_is_three_statements(settings, monkeypatch):
+def test_with_the_read_cache_the_account_read_is_three_statements(read_cache):
     """Production's read cache (common.readcache): the token's user and the oracle's feeds and policies come from
     Redis and the process's memory, leaving the account's own rows."""
-    from common import readcache
-
-    settings.READ_CACHE = True
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-                                   "LOCATION": "action-statements"}}
-    readcache.cache.clear()
-    monkeypatch.setattr(readcache, "_local", {})
     client = api_client(make_borrower())
     client.get("/api/v1/account/")
     sql = statements(client, "get", "/api/v1/account/")

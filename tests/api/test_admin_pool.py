@@ -87,19 +87,12 @@ def test_revert_through_the_api(staff):
     assert api_client(staff).get(URL).json()["target_health_factor_bps"] == 10_500
 
 
-def test_with_the_read_cache_markets_show_a_new_engine_at_once(staff, settings, monkeypatch,
-                                                               django_capture_on_commit_callbacks):
+def test_with_the_read_cache_markets_show_a_new_engine_at_once(staff, read_cache, django_capture_on_commit_callbacks):
     """Production's read cache keeps the pool's engine in each process (markets.selectors.pool_engine_name):
     a committed PATCH retires it, and until then a market read costs no pool query."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from common import readcache
-
-    settings.READ_CACHE = True
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "pool"}}
-    readcache.cache.clear()
-    monkeypatch.setattr(readcache, "_local", {})
     client = api_client(staff)
     assert client.get("/api/v1/markets/TSLAx/").json()["liquidation_engine"] == "v3.3"
     with CaptureQueriesContext(connection) as queries:

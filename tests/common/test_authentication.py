@@ -13,29 +13,20 @@ from tests.factories import api_client, make_universe, make_user
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def on(settings, monkeypatch):
-    settings.READ_CACHE = True
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-                                   "LOCATION": "authentication-tests"}}
-    readcache.cache.clear()
-    monkeypatch.setattr(readcache, "_local", {})
-
-
 def token_queries(client, path="/api/v1/account/") -> tuple[int, int]:
     with CaptureQueriesContext(connection) as queries:
         status = client.get(path).status_code
     return status, sum("authtoken_token" in q["sql"] for q in queries.captured_queries)
 
 
-def test_the_second_request_reads_no_token_row(on):
+def test_the_second_request_reads_no_token_row(read_cache):
     make_universe()
     client = api_client(make_user())
     assert token_queries(client) == (200, 1)
     assert token_queries(client) == (200, 0)
 
 
-def test_the_cache_holds_neither_the_password_hash_nor_the_token(on):
+def test_the_cache_holds_neither_the_password_hash_nor_the_token(read_cache):
     user = make_user()
     client = api_client(user)
     token = Token.objects.get(user=user).key
@@ -46,7 +37,7 @@ def test_the_cache_holds_neither_the_password_hash_nor_the_token(on):
 
 
 @pytest.mark.parametrize("change", ["token deleted", "user deactivated", "user deleted"])
-def test_a_committed_write_is_seen_by_the_next_request(on, change, django_capture_on_commit_callbacks):
+def test_a_committed_write_is_seen_by_the_next_request(read_cache, change, django_capture_on_commit_callbacks):
     user = make_user()
     client = api_client(user)
     assert client.get("/api/v1/account/").status_code == 200
@@ -62,7 +53,7 @@ def test_a_committed_write_is_seen_by_the_next_request(on, change, django_captur
     assert r.status_code == 401 and r.json()["error"]["code"] == "authentication_failed"
 
 
-def test_staff_granted_or_taken_away_counts_at_once(on, django_capture_on_commit_callbacks):
+def test_staff_granted_or_taken_away_counts_at_once(read_cache, django_capture_on_commit_callbacks):
     user = make_user()
     client = api_client(user)
     assert client.get("/api/v1/admin/audit/").status_code == 403
@@ -76,7 +67,7 @@ def test_staff_granted_or_taken_away_counts_at_once(on, django_capture_on_commit
     assert client.get("/api/v1/admin/audit/").status_code == 403
 
 
-def test_an_unknown_token_is_401_and_not_cached(on):
+def test_an_unknown_token_is_401_and_not_cached(read_cache):
     client = api_client()
     client.credentials(HTTP_AUTHORIZATION="Token " + "0" * 40)
     for _ in range(2):
@@ -84,7 +75,7 @@ def test_an_unknown_token_is_401_and_not_cached(on):
         assert (status, queries) == (401, 1)
 
 
-def test_the_cached_user_saves_only_what_it_holds(on):
+def test_the_cached_user_saves_only_what_it_holds(read_cache):
     """Its password is deferred: a save from it never blanks the hash, and reading it fetches the real one."""
     user = make_user(password="correct-horse-9")
     client = api_client(user)

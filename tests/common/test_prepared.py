@@ -1,15 +1,14 @@
 """common.prepared: a queryset compiled once and run again with new arguments gives what the queryset gives, on
 PostgreSQL and on SQLite, related objects and 78-digit integers included."""
 import pytest
-from django.contrib.auth import get_user_model
 from django.db import OperationalError, connection, connections, transaction
 from django.db.transaction import TransactionManagementError
 from django.test.utils import CaptureQueriesContext
 
 from common.prepared import prepared
-from lending.models import Account, LedgerEntry, Position
+from lending.models import LedgerEntry, Position
 from markets.models import Asset, Reserve
-from tests.factories import fund_and_supply, make_account, make_universe
+from tests.factories import bare_account_and_asset, fund_and_supply, make_account, make_universe
 
 pytestmark = pytest.mark.django_db
 BIG = [10**78 - 1, 2**256 - 1, 1, 0]
@@ -59,10 +58,7 @@ def test_no_arguments_a_text_argument_and_a_reverse_one_to_one():
 @pytest.mark.django_db(databases=["default", "sqlite"])
 @pytest.mark.parametrize("alias", ["default", "sqlite"])
 def test_78_digit_integers_on_both_databases(alias):
-    user = get_user_model().objects.db_manager(alias).create_user(username="p", password="x" * 10)
-    account = Account.objects.using(alias).create(user=user)
-    asset = Asset.objects.using(alias).create(symbol="BIG", name="Big", kind="stablecoin", decimals=18,
-                                              issuer_profile="stablecoin")
+    account, asset = bare_account_and_asset(alias, username="p", symbol="BIG")
     for v in BIG:
         LedgerEntry.objects.using(alias).create(account=account, asset=asset, kind="mint", amount=v,
                                                 scaled_amount=v, index=v)

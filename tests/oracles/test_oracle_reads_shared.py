@@ -4,7 +4,6 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from common import readcache
 from lending.services import account_for_user
 from markets.models import Asset
 from oracles.models import HaircutPolicy
@@ -17,12 +16,7 @@ SATURDAY = et("2024-11-23 12:00")
 
 
 @pytest.fixture
-def on(settings, monkeypatch):
-    settings.READ_CACHE = True
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-                                   "LOCATION": "oracle-reads-shared-tests"}}
-    readcache.cache.clear()
-    monkeypatch.setattr(readcache, "_local", {})
+def on(read_cache):
     make_universe(haircuts=True)
 
 
