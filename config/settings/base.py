@@ -115,8 +115,9 @@ TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
 REDIS_URL = os.environ.get("REDIS_URL", "")
 CACHES = {"default": {"BACKEND": "common.cache.RedisCache", "LOCATION": REDIS_URL}
           if REDIS_URL else {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "django_cache"}}
-# Public price reads shared through that cache, exact to the second (common.readcache); on where the cache is
-# Redis (production), off on the database cache, where a read would cost about what it saves.
+# Reads served through that cache, exact to the last committed write (common.readcache): the price reads, the
+# token's user, the oracle rows and pool engine of the display reads. On where the cache is Redis (production),
+# off on the database cache, where a read would cost about what it saves.
 READ_CACHE = os.environ.get("READ_CACHE", "1" if REDIS_URL else "0") == "1"
 
 # Login lockout (django-axes): failures counted per (username, client address) in the database, so a victim
