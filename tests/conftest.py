@@ -35,6 +35,20 @@ def pytest_collection_modifyitems(config, items):
                 item.add_marker(pytest.mark.skip(reason=reason))
 
 
+@pytest.fixture(scope="session", autouse=True)
+def empty_test_broker():
+    """The suite's own Redis broker database starts empty: a run killed mid-way leaves unacknowledged messages that
+    Redis restores to the queues later, and a worker of this run would spend its time on them (seen: a fault test's
+    only worker busy past its 60 s wait)."""
+    from django.conf import settings
+
+    url = settings.CELERY_BROKER_URL
+    if url.startswith("redis://") and service_up("127.0.0.1", 6379):
+        import redis
+
+        redis.Redis.from_url(url, socket_timeout=5).flushdb()
+
+
 @pytest.fixture
 def read_cache(settings, monkeypatch):
     """Production's read cache (common.readcache) on a cache of this process, empty, with no rows memoised."""
