@@ -5,10 +5,11 @@ read never returns a state older than the last committed write. An entry carries
 was computed and counts only while the namespace still has that version: a body computed across a write can only
 carry the older version, which no read accepts any more. The version and the entry come back in one round trip.
 
-- `cached`: a body shared by every process (the price reads), per second by default because those reads also
-  show ages and sessions, which move with the clock.
-- `memo`: rows kept in this process's memory while the version stands (the oracle's feeds and policies, the
-  token's user): one version read a request instead of the queries.
+- `cached`: a body shared by every process, per second by default (the price reads show ages and sessions, which
+  move with the clock) or until the next write (the token's user).
+- `memo`: rows kept in this process's memory while the version stands (the oracle's feeds and policies, the pool's
+  engine): one version read a request instead of the queries.
+- `bump_on_writes`: the models whose saves and deletes move a namespace's version.
 
 A version that goes missing (a Redis restart or eviction) comes back as a random number, never as a value an old
 entry could carry. Off unless settings.READ_CACHE: it needs a cache every process shares (production's Redis);
@@ -58,6 +59,19 @@ def bump(namespace: str) -> None:
     ENTRY_SECONDS, the others within their timeout."""
     if settings.READ_CACHE:
         transaction.on_commit(lambda: _bump_now(namespace), robust=True)
+
+
+def bump_on_writes(namespace: str, *models) -> None:
+    """Bump `namespace` after every committed save or delete of these models (each app's receivers call it)."""
+    from django.db.models.signals import post_delete, post_save
+
+    def receiver(sender, **kwargs) -> None:
+        bump(namespace)
+
+    for model in models:
+        for name, signal in (("save", post_save), ("delete", post_delete)):
+            signal.connect(receiver, sender=model, weak=False,
+                           dispatch_uid=f"readcache.{namespace}.{name}.{model._meta.label}")
 
 
 def _version_and(namespace: str, key: str | None) -> tuple[int, object]:

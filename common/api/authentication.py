@@ -2,7 +2,7 @@
 "auth"): one round trip to Redis instead of a query the ORM compiles on every API request.
 
 Exact as the query: every save or delete of a user or a token (a logout, a rotated token, a user deactivated or
-made staff) bumps the namespace once it commits (common.signals), after which every entry is read afresh. The
+made staff) bumps the namespace once it commits (common.receivers), after which every entry is read afresh. The
 entry holds the user's fields except the password hash, which stays out of Redis: the user comes back with its
 password deferred (read from the database if anything asks; a save writes only the loaded fields). The token
 itself never reaches the cache either: the entry's key is a hash of it. Unknown tokens are not cached."""
