@@ -97,6 +97,12 @@ class Prepared:
         return objects
 
 
+    def first(self, *args, using: str = DEFAULT_DB_ALIAS):
+        """The first row, or None."""
+        rows = self(*args, using=using)
+        return rows[0] if rows else None
+
+
 def prepared(build: Callable[..., QuerySet]) -> Prepared:
     """`build(*args)` -> the queryset; the result, called with the same arguments, returns its rows as a list."""
     return Prepared(build)

@@ -43,9 +43,9 @@ _account_of = prepared(lambda user_id: Account.objects.filter(user_id=user_id))
 
 def account_for_user(user) -> Account:
     """The user's account, made on first use (the lookup's SQL compiled once a process)."""
-    found = _account_of(user.pk)
-    if found:
-        return found[0]
+    found = _account_of.first(user.pk)
+    if found is not None:
+        return found
     account, _ = Account.objects.get_or_create(user=user)
     return account
 
@@ -148,10 +148,10 @@ def asset_by_symbol(symbol) -> Asset:
     if not is_symbol(symbol):
         raise DomainError("Unknown asset: symbols are 1-20 letters, digits, dots, dashes or underscores.",
                           code="unknown_asset", field="asset")
-    found = _asset_named(symbol)  # with its reserve: actions need the reserve's id
-    if not found:
+    found = _asset_named.first(symbol)  # with its reserve: actions need the reserve's id
+    if found is None:
         raise DomainError(f"Unknown asset {symbol!r}.", code="unknown_asset", field="asset")
-    return found[0]
+    return found
 
 
 # One account's and one reserve's lock, and the account's rows for an asset: every action's statements, their SQL
@@ -180,19 +180,19 @@ def _lock_reserves(*assets: Asset) -> dict[str, Reserve]:
 
 
 def _wallet(account: Account, asset: Asset) -> WalletBalance:
-    found = _wallet_of(account.pk, asset.pk)
-    if found:
-        found[0].account, found[0].asset = account, asset
-        return found[0]
+    found = _wallet_of.first(account.pk, asset.pk)
+    if found is not None:
+        found.account, found.asset = account, asset
+        return found
     wallet, _ = WalletBalance.objects.get_or_create(account=account, asset=asset)
     return wallet
 
 
 def _position(account: Account, reserve_id: int) -> Position:
-    found = _position_of(account.pk, reserve_id)
-    if found:
-        found[0].account = account
-        return found[0]
+    found = _position_of.first(account.pk, reserve_id)
+    if found is not None:
+        found.account = account
+        return found
     position, _ = Position.objects.get_or_create(account=account, reserve_id=reserve_id)
     return position
 

@@ -54,8 +54,7 @@ _reserve_named = prepared(lambda symbol: Reserve.objects.select_related("asset")
 
 def reserve_by_symbol(symbol: str) -> Reserve | None:
     """The reserve of the asset with this symbol (and the asset), or None."""
-    found = _reserve_named(symbol)
-    return found[0] if found else None
+    return _reserve_named.first(symbol)
 
 
 def market_list() -> list[MarketView]:
