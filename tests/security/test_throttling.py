@@ -5,7 +5,9 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -14,7 +16,11 @@ from django.core.cache import caches
 from django.db import connection
 from django.test import Client, RequestFactory, override_settings
 
-from common.api.throttling import ScopedIPThrottle, client_ip  # also connects the rate reload on settings changes
+from common.api.throttling import (  # also connects the rate reload on settings changes
+    ScopedIPThrottle,
+    _redis_window,
+    client_ip,
+)
 from lending.models import SiweNonce
 from tests.conftest import require_service
 from tests.factories import api_client, make_user
@@ -159,7 +165,73 @@ def test_a_second_process_sees_the_count_in_redis(rates, settings):
         _spend_budget(ip)
         assert _other_process(ip, REDIS_URL=redis_url) == "throttled"
     finally:
-        caches["default"].delete(f"throttle_auth-ip_{ip}")
+        _redis_forget(f"throttle_auth-ip_{ip}")
+
+
+def _redis_forget(key: str) -> None:
+    client, window = _redis_window(key)
+    client.delete(window)
+
+
+@pytest.fixture
+def redis_cache(settings):
+    """Production's Redis cache (the test profile's own Redis database)."""
+    require_service("Redis", 6379)
+    settings.CACHES = {"default": {"BACKEND": "common.cache.RedisCache", "LOCATION": settings.CELERY_BROKER_URL}}
+
+
+class _Auth:
+    throttle_scope = "auth"
+
+
+def _auth_request(ip: str):
+    return RequestFactory().post("/api/v1/auth/token/", REMOTE_ADDR=ip)
+
+
+def test_on_redis_requests_at_once_cannot_share_the_last_slot(redis_cache, rates):
+    """Checked and counted in one step: 24 requests in parallel against a budget of 5 pass exactly 5 (DRF's read,
+    decide, write back lets two requests both take the last slot)."""
+    rates(auth="5/min")
+    ip = f"10.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}.5"
+    barrier = threading.Barrier(24)
+
+    def attempt(_):
+        barrier.wait()
+        return ScopedIPThrottle().allow_request(_auth_request(ip), _Auth())
+
+    try:
+        with ThreadPoolExecutor(24) as pool:
+            results = list(pool.map(attempt, range(24)))
+        assert results.count(True) == 5
+    finally:
+        _redis_forget(f"throttle_auth-ip_{ip}")
+
+
+def test_on_redis_the_window_slides_and_refusals_are_not_counted(redis_cache, rates, monkeypatch):
+    rates(auth="2/min")
+    ip = f"10.{uuid.uuid4().int % 250}.{uuid.uuid4().int % 250}.6"
+    clock = iter([1000.0, 1001.0, 1002.0, 1030.0, 1060.5, 1060.9])
+    monkeypatch.setattr(ScopedIPThrottle, "timer", lambda self: next(clock))
+    try:
+        answers, waits = [], []
+        for _ in range(6):
+            throttle = ScopedIPThrottle()
+            answers.append(throttle.allow_request(_auth_request(ip), _Auth()))
+            waits.append(throttle.wait())
+        # two pass; refused at 1002 and 1030 (uncounted); at 1060.5 the request of 1000 has left the window
+        assert answers == [True, True, False, False, True, False]
+        assert waits[2] == pytest.approx(58.0)  # DRF's answer: the oldest leaves at 1060
+        assert waits[3] == pytest.approx(30.0)
+    finally:
+        _redis_forget(f"throttle_auth-ip_{ip}")
+
+
+def test_with_redis_away_requests_are_served_and_it_is_logged(settings, rates, caplog):
+    settings.CACHES = {"default": {"BACKEND": "common.cache.RedisCache", "LOCATION": "redis://127.0.0.1:1/0"}}
+    rates(auth="1/min")
+    throttle = ScopedIPThrottle()
+    assert throttle.allow_request(_auth_request("10.0.0.7"), _Auth()) is True
+    assert "throttle store unavailable" in caplog.text
 
 
 def _profile_settings(module: str, **env) -> dict:
