@@ -38,6 +38,31 @@ class FastOutputMixin:
         return ret
 
 
+class MemoOutputMixin:
+    """An output serializer whose representation is a pure function of `memo_key(instance)`, kept in this process:
+    an unchanged row (most of a list, most of the time) is not rendered again, and its fields are not even built.
+    memo_key must cover everything the fields read. At most MEMO_SIZE answers are kept per serializer class (the
+    keys move with the clock, so the table is emptied when full rather than tracked)."""
+
+    MEMO_SIZE = 512
+
+    def memo_key(self, instance):
+        raise NotImplementedError
+
+    def to_representation(self, instance):
+        memo = type(self).__dict__.get("_memo")
+        if memo is None:
+            memo = type(self)._memo = {}
+        key = self.memo_key(instance)
+        hit = memo.get(key)
+        if hit is None:
+            hit = super().to_representation(instance)
+            if len(memo) >= self.MEMO_SIZE:
+                memo.clear()
+            memo[key] = hit
+        return dict(hit)  # the caller's own copy: nothing it does reaches the memo
+
+
 class RejectUnknownFieldsMixin:
     """A PATCH body names only fields the serializer has: a misspelt field is a 400, never silently ignored."""
 

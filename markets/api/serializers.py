@@ -1,10 +1,10 @@
 from rest_framework import serializers
 
 from common.api.fields import AmountField, RayField, StrictBooleanField, StrictChoiceField, StrictIntegerField
-from common.api.serializers import FastOutputMixin, RejectUnknownFieldsMixin
+from common.api.serializers import FastOutputMixin, MemoOutputMixin, RejectUnknownFieldsMixin
 from core.aave.engines import ENGINES
 
-from ..models import Asset
+from ..models import Asset, Reserve
 
 
 class AssetSerializer(serializers.ModelSerializer):
@@ -61,10 +61,20 @@ class AssetSerializer(serializers.ModelSerializer):
 
 
 _DECIMALS = "reserve.asset.decimals"
+_RESERVE_COLUMNS = [field.attname for field in Reserve._meta.concrete_fields]
 
 
-class MarketSerializer(FastOutputMixin, serializers.Serializer):
-    """A reserve: its risk parameters (JSON integers/booleans), totals (decimal strings), rates (ray strings)."""
+class MarketSerializer(MemoOutputMixin, FastOutputMixin, serializers.Serializer):
+    """A reserve: its risk parameters (JSON integers/booleans), totals (decimal strings), rates (ray strings).
+
+    Rendered once per process for each state of a market (MemoOutputMixin): the key is every column of the reserve
+    row, the asset's symbol and decimals, and the view's totals, rates and engine, which are all the fields read."""
+
+    def memo_key(self, view):
+        reserve = view.reserve
+        return (view.total_supplied, view.total_borrowed, view.utilization_ray, view.borrow_apy, view.supply_apy,
+                view.liquidation_engine, reserve.asset.symbol, reserve.asset.decimals,
+                *[getattr(reserve, name) for name in _RESERVE_COLUMNS])
 
     symbol = serializers.CharField(source="reserve.asset.symbol")
     decimals = serializers.IntegerField(source="reserve.asset.decimals")
