@@ -5,7 +5,9 @@ stored in that row before the commit. A concurrent request with the same key blo
 (PostgreSQL) or on the write lock (SQLite's IMMEDIATE transactions) until the first one ends, then replays
 its answer; if the first one failed (an error or a 4xx answer), everything it did rolled back, the key with
 it, and the next one acts. A request that waits longer than WAIT_SECONDS (PostgreSQL) or the busy timeout
-(SQLite) gets a 409 "in progress" instead.
+(SQLite) gets a 409 "in progress" instead. On PostgreSQL the bound then stays for the action's own row locks: an
+action kept waiting longer than that by another holding its account or reserve gets a 409 "busy", having changed
+nothing, rather than holding a web worker until its timeout.
 
 A view whose answer is a fresh read (the account after an action) returns BodyAfterCommit and defines
 `committed_body(request)`: the body is then read after the commit, so the action's row locks (the pool's
@@ -73,20 +75,20 @@ def _lock_wait_expired(exc: OperationalError) -> bool:
     return "locked" in str(exc)  # SQLite's busy timeout expired
 
 
+def _busy() -> Conflict:
+    return Conflict(f"Another action held this account or reserve for over {WAIT_SECONDS} s; nothing was changed. "
+                    "Retry shortly.", code="busy")
+
+
 def _claim(user, key: str, fingerprint: str) -> IdempotencyRecord:
     """Insert the key's unanswered row as the transaction's first write; raises _Taken if someone has it."""
-    postgres = connection.vendor == "postgresql"
-    if postgres:  # bound the wait on the unique index; the action itself keeps the normal timeout
+    if connection.vendor == "postgresql":  # bounds every lock wait of this transaction: the key's, then the action's
         with connection.cursor() as cursor:
             cursor.execute("SELECT set_config('lock_timeout', %s, true)", [f"{WAIT_SECONDS * 1000}ms"])
     try:
-        record = IdempotencyRecord.objects.create(user=user, key=key, fingerprint=fingerprint)
+        return IdempotencyRecord.objects.create(user=user, key=key, fingerprint=fingerprint)
     except IntegrityError:
         raise _Taken from None
-    if postgres:  # back to the server/role/database default for the action
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL lock_timeout TO DEFAULT")
-    return record
 
 
 def _replay(view, request, record: IdempotencyRecord, fingerprint: str) -> Response:
@@ -121,8 +123,8 @@ def _run_once(view_method, view, request, args, kwargs, key: str, fingerprint: s
     except Exception as exc:
         if stored and record.body is not None:  # committed, then an on_commit enqueue failed: free the key
             IdempotencyRecord.objects.filter(pk=record.pk).delete()
-        elif record is None and isinstance(exc, OperationalError) and _lock_wait_expired(exc):
-            raise _in_progress() from None
+        elif isinstance(exc, OperationalError) and _lock_wait_expired(exc):
+            raise (_in_progress() if record is None else _busy()) from None
         raise
     return response
 

@@ -18,7 +18,7 @@ from common.errors import DomainError
 from common.models import AuditEntry, IdempotencyRecord
 from config.celery_app import app
 from lending import tasks as lending_tasks
-from lending.models import LedgerEntry, WalletBalance
+from lending.models import Account, LedgerEntry, WalletBalance
 from markets.models import Reserve
 from oracles import tasks as oracle_tasks
 from oracles.models import Backtest, OracleRound
@@ -355,6 +355,38 @@ def test_a_request_waiting_too_long_on_a_running_key_gets_409_and_moves_nothing(
     assert r.status_code == 200 and ledger(account, "faucet") == 1 and wallet(account, "USDC") == 100 * E6
 
 
+def test_an_action_kept_waiting_on_its_rows_too_long_gets_409_busy_and_moves_nothing(broker, monkeypatch):
+    make_universe()
+    account = make_account()
+    holding, release = threading.Event(), threading.Event()
+
+    def hold_the_account():  # another transaction holding the account's row (a liquidation, say)
+        try:
+            with transaction.atomic():
+                Account.objects.select_for_update().get(pk=account.pk)
+                holding.set()
+                release.wait(30)
+        finally:
+            connections.close_all()
+
+    holder = threading.Thread(target=hold_the_account)
+    holder.start()
+    try:
+        assert holding.wait(10)
+        monkeypatch.setattr(idempotency, "WAIT_SECONDS", 1)
+        client = api_client(account.user)
+        body = {"asset": "USDC", "amount": "100"}
+        r = client.post("/api/v1/account/faucet/", body, format="json", HTTP_IDEMPOTENCY_KEY=KEY)
+        assert r.status_code == 409 and r.json()["error"]["code"] == "busy"
+        assert ledger(account, "faucet") == 0 and wallet(account, "USDC") == 0
+        assert not IdempotencyRecord.objects.filter(key=KEY).exists()  # the key is free for the retry
+    finally:
+        release.set()
+        holder.join()
+    r = client.post("/api/v1/account/faucet/", body, format="json", HTTP_IDEMPOTENCY_KEY=KEY)
+    assert r.status_code == 200 and ledger(account, "faucet") == 1 and wallet(account, "USDC") == 100 * E6
+
+
 @pytest.mark.parametrize("key", ["", "x" * 256, "bad\nkey"])
 def test_malformed_keys_are_refused_before_acting(broker, key):
     make_universe()
@@ -374,7 +406,7 @@ setup_test_environment()
 from django.db import connections
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
-from lending.models import LedgerEntry, WalletBalance
+from lending.models import Account, LedgerEntry, WalletBalance
 from oracles.models import HaircutPolicy, OracleFeed
 from tests.factories import fund_and_supply, make_account, set_price
 HaircutPolicy.objects.update(mode="none")
