@@ -16,7 +16,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from django.db import DEFAULT_DB_ALIAS, connections
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
 from django.db.models import QuerySet
 from django.db.models.query import get_related_populators
 from django.db.transaction import TransactionManagementError
@@ -96,7 +96,6 @@ class Prepared:
             objects.append(obj)
         return objects
 
-
     def first(self, *args, using: str = DEFAULT_DB_ALIAS):
         """The first row, or None."""
         rows = self(*args, using=using)
@@ -106,3 +105,37 @@ class Prepared:
 def prepared(build: Callable[..., QuerySet]) -> Prepared:
     """`build(*args)` -> the queryset; the result, called with the same arguments, returns its rows as a list."""
     return Prepared(build)
+
+
+_updates: dict[tuple, tuple[str, list]] = {}  # (model, fields, vendor) -> (UPDATE's SQL, its fields)
+
+
+def _update_sql(model, names: tuple[str, ...], connection) -> tuple[str, list]:
+    meta, quote = model._meta, connection.ops.quote_name
+    fields = [meta.get_field(name) for name in names]
+    for field in fields:
+        # what save() would do differently: a value computed at save time, or a placeholder other than %s
+        if not field.concrete or field.primary_key or getattr(field, "auto_now", False) \
+                or hasattr(field, "get_placeholder"):
+            raise ValueError(f"update_columns writes plain columns only, not {meta.label}.{field.name}")
+    sql = (f"UPDATE {quote(meta.db_table)} SET " + ", ".join(f"{quote(f.column)} = %s" for f in fields)
+           + f" WHERE {quote(meta.pk.column)} = %s")
+    return sql, fields
+
+
+def update_columns(instance, fields, *, using: str = DEFAULT_DB_ALIAS) -> None:
+    """`instance.save(update_fields=fields)` for plain columns, as QuerySet.update writes them (no signals: none of
+    the rows written this way has receivers): each value through its field's get_db_prep_save, as the ORM's UPDATE
+    does. Raises DatabaseError when no row matched, as save() does."""
+    connection = connections[using]
+    key = (type(instance), tuple(fields), connection.vendor)
+    found = _updates.get(key)
+    if found is None:
+        found = _updates[key] = _update_sql(type(instance), key[1], connection)
+    sql, columns = found
+    params = [f.get_db_prep_save(getattr(instance, f.attname), connection) for f in columns]
+    params.append(instance.pk)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        if cursor.rowcount != 1:
+            raise DatabaseError(f"update_columns did not affect {type(instance).__name__} {instance.pk}")

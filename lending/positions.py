@@ -8,6 +8,8 @@ from decimal import Decimal
 
 from django.db import connection
 
+from common.prepared import update_columns
+
 from .models import Position
 
 
@@ -20,9 +22,10 @@ def position_save(position: Position, *, decimals: int | None = None, update_fie
     """One position through the ORM (decimals default to its reserve's asset's)."""
     decimals = position.reserve.asset.decimals if decimals is None else decimals
     position.supply_shadow, position.debt_shadow = shadows(position.scaled_supply, position.scaled_debt, decimals)
-    if update_fields is not None:
-        update_fields = [*update_fields, "supply_shadow", "debt_shadow"]
-    position.save(update_fields=update_fields)
+    if update_fields is None:
+        position.save()
+    else:
+        update_columns(position, [*update_fields, "supply_shadow", "debt_shadow"])
 
 
 def positions_write(positions) -> None:

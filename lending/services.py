@@ -15,7 +15,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 
 from common.errors import DomainError, Unprocessable
-from common.prepared import prepared
+from common.prepared import prepared, update_columns
 from common.queue import enqueue_on_commit
 from core.aave.v3 import (
     HEALTH_FACTOR_LIQUIDATION_THRESHOLD,
@@ -275,7 +275,7 @@ def _open(account: Account, symbol: str, now: int | None) -> _Ctx:
 def _finish(ctx: _Ctx, kind: str, amount: int, *, wallet_change: int, scaled: int, index: int) -> LedgerEntry:
     """The end of every amount action: the wallet, position and reserve saved, then one ledger row."""
     ctx.wallet.amount += wallet_change
-    ctx.wallet.save(update_fields=["amount"])
+    update_columns(ctx.wallet, ["amount"])
     position_save(ctx.position, update_fields=["scaled_supply", "scaled_debt", "collateral_enabled"])
     reserve_save_state(ctx.reserve)
     return _ledger(ctx.account, ctx.asset, kind, amount, scaled=scaled, index=index)
@@ -315,7 +315,7 @@ def account_faucet(*, account: Account, symbol: str, amount: int) -> LedgerEntry
             f"today.", code="faucet_limit_exceeded", field="amount")
     wallet = _wallet(account, asset)
     wallet.amount += amount
-    wallet.save(update_fields=["amount"])
+    update_columns(wallet, ["amount"])
     return _ledger(account, asset, LedgerEntry.Kind.FAUCET, amount)
 
 

@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from common.errors import DomainError, ValidationFailed
+from common.prepared import update_columns
 from common.services import audit_record, audit_reverter, audit_unchanged_since
 from core.aave.engines import ENGINES, V4
 from core.aave.v3 import RateParams, ReserveState, update_rates_and_virtual_balance, update_state
@@ -95,7 +96,7 @@ RESERVE_STATE_FIELDS = tuple(f.name for f in fields(ReserveState))
 
 def reserve_save_state(reserve: Reserve) -> None:
     """Write a locked reserve's state back: only those columns, so the UPDATE is a third of the row."""
-    reserve.save(update_fields=RESERVE_STATE_FIELDS)
+    update_columns(reserve, RESERVE_STATE_FIELDS)
 
 
 def rate_params(reserve: Reserve) -> RateParams:

@@ -27,6 +27,7 @@ from rest_framework.utils import encoders
 
 from common.errors import Conflict, DomainError
 from common.models import IdempotencyRecord
+from common.prepared import update_columns
 
 HEADER = "HTTP_IDEMPOTENCY_KEY"
 IDEMPOTENCY_KEY = OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, required=False,
@@ -115,11 +116,12 @@ def _run_once(view_method, view, request, args, kwargs, key: str, fingerprint: s
             deferred = isinstance(response, BodyAfterCommit)
             record.status_code = response.status_code
             record.body = None if deferred else _as_json(response.data)
-            record.save(update_fields=["status_code", "body"])
+            update_columns(record, ["status_code", "body"])
             stored = True
         if deferred:  # committed: build the answer without the action's locks, then keep it for replays
             finish(view, request, response)
-            IdempotencyRecord.objects.filter(pk=record.pk).update(body=_as_json(response.data))
+            record.body = _as_json(response.data)
+            update_columns(record, ["body"])
     except Exception as exc:
         if stored and record.body is not None:  # committed, then an on_commit enqueue failed: free the key
             IdempotencyRecord.objects.filter(pk=record.pk).delete()
