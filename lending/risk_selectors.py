@@ -3,12 +3,14 @@ change would put at risk before it is saved. Ranked set-based in SQL (lending.sc
 GenericLogic through lending.selectors.health_of) for the few accounts shown."""
 from __future__ import annotations
 
+import copy
 from collections import defaultdict
 from dataclasses import dataclass
 
 from django.utils import timezone
 
-from core.aave.v3 import liquidation_price, to_base
+from common.prepared import prepared
+from core.aave.v3 import calculate_account_data, liquidation_price, to_base
 from markets.models import Asset, Reserve
 from markets.selectors import market_list
 from markets.services import now_seconds
@@ -16,7 +18,7 @@ from oracles.selectors import oracle_reads
 
 from .models import Position
 from .scanner import rank_accounts, reserve_factors
-from .selectors import _just_after, health_of
+from .selectors import _just_after, health_of, position_values
 
 AT_RISK_LIMIT = 50  # rows the console shows: the lowest health factors first
 PREVIEW_LIMIT = 200  # accounts checked exactly for a parameter preview
@@ -45,49 +47,87 @@ def _moments(now) -> list[tuple[str, object]]:
     return [(label, _just_after(at)) for label, at in sorted((m for m in moments if m[1]), key=lambda m: m[1])]
 
 
-def _positions_of(account_ids: list[int]) -> dict[int, list[Position]]:
-    grouped: dict[int, list[Position]] = defaultdict(list)
-    for p in (Position.objects.filter(account_id__in=account_ids).select_related("reserve__asset", "account__user")
-              .order_by("account_id", "reserve_id")):
-        if p.scaled_supply or p.scaled_debt:
-            grouped[p.account_id].append(p)
-    return grouped
+class _Held:
+    """A position as lending.selectors.health_of reads it: its scaled balances and collateral flag, and the reserve
+    (with its asset) from the request's one reserve query, shared by every account that uses it."""
+
+    __slots__ = ("reserve", "scaled_supply", "scaled_debt", "collateral_enabled")
+
+    def __init__(self, reserve: Reserve, scaled_supply: int, scaled_debt: int, collateral_enabled: bool):
+        self.reserve, self.scaled_supply, self.scaled_debt = reserve, scaled_supply, scaled_debt
+        self.collateral_enabled = collateral_enabled
 
 
-def _risk_rows(account_ids: list[int], *, overrides: dict | None = None,
-               symbol: str | None = None) -> list[AccountRisk]:
-    """Exact health now and at the next close and open for these accounts; three oracle reads in all.
-    `overrides` ({field: value}) replaces `symbol`'s reserve parameters in memory (a preview; nothing is saved)."""
+_reserves = prepared(lambda: Reserve.objects.select_related("asset").order_by("pk"))
+
+
+def _reserves_by_pk() -> dict[int, Reserve]:
+    return {r.pk: r for r in _reserves()}
+
+
+def _positions_of(account_ids: list[int], reserves: dict[int, Reserve]) -> tuple[dict[int, list[_Held]],
+                                                                                   dict[int, str]]:
+    """The accounts' non-empty positions in reserve order, and their usernames, in one query of plain columns:
+    the reserves are the caller's, one instance each however many accounts hold them."""
+    grouped: dict[int, list[_Held]] = defaultdict(list)
+    usernames: dict[int, str] = {}
+    for account_id, reserve_id, supply, debt, collateral, username in (
+            Position.objects.filter(account_id__in=account_ids).order_by("account_id", "reserve_id")
+            .values_list("account_id", "reserve_id", "scaled_supply", "scaled_debt", "collateral_enabled",
+                         "account__user__username")):
+        if supply or debt:
+            grouped[account_id].append(_Held(reserves[reserve_id], supply, debt, collateral))
+            usernames[account_id] = username
+    return grouped, usernames
+
+
+def _health_factor_at(positions, reads, at: int) -> int | None:
+    """health_of(...).health_factor without the LTV half, which the outlook does not show."""
+    data = calculate_account_data(position_values(positions, reads, at, basis="lt"))
+    return data.health_factor if data.has_debt else None
+
+
+def _risk_rows(account_ids: list[int], *, overrides: dict | None = None, symbol: str | None = None,
+               reserves: dict[int, Reserve] | None = None, now=None, reads_now=None) -> list[AccountRisk]:
+    """Exact health now and at the next close and open for these accounts; an oracle read per held asset and
+    instant. `overrides` ({field: value}) replaces `symbol`'s reserve parameters in memory (a preview; nothing
+    is saved). `reserves`, `now` and `reads_now` (every reserve's asset at `now`) when the caller has them."""
     if not account_ids:
         return []
-    now = timezone.now()
+    now = now or timezone.now()
     seconds = now_seconds()
-    grouped = _positions_of(account_ids)
-    assets = list(Asset.objects.order_by("id"))
-    reads_now = oracle_reads(assets, at=now, shared=True)
-    later = [(label, at, oracle_reads(assets, at=at, shared=True)) for label, at in _moments(now)]
+    reserves = reserves if reserves is not None else _reserves_by_pk()
+    grouped, usernames = _positions_of(account_ids, reserves)
+    held = {h.reserve.pk: h.reserve.asset for positions in grouped.values() for h in positions}
+    assets = [held[pk] for pk in sorted(held)]
+    if reads_now is None:
+        reads_now = oracle_reads(assets, at=now, shared=True)
+    later = [(label, int(at.timestamp()), oracle_reads(assets, at=at, shared=True)) for label, at in _moments(now)]
+    changed = None
+    if overrides:  # the reserve as the change would leave it, a copy: the shared one stays as saved
+        changed = {pk: copy.copy(r) for pk, r in reserves.items() if r.asset.symbol == symbol}
+        for reserve in changed.values():
+            for field, value in overrides.items():
+                setattr(reserve, field, value)
     rows = []
     for account_id in account_ids:
         positions = grouped.get(account_id)
         if not positions:
             continue
         before = None
-        if overrides:
-            before = health_of(positions, reads_now, seconds).health_factor
-            for p in positions:  # each position holds its own Reserve instance: override them in memory
-                if p.reserve.asset.symbol == symbol:
-                    for field, value in overrides.items():
-                        setattr(p.reserve, field, value)
+        if changed is not None:
+            before = _health_factor_at(positions, reads_now, seconds)
+            positions = [_Held(changed.get(p.reserve.pk, p.reserve), p.scaled_supply, p.scaled_debt,
+                               p.collateral_enabled) for p in positions]
         health = health_of(positions, reads_now, seconds)
         liq = {v.symbol: price for v in health.lt_values
                if (price := liquidation_price(health.by_lt, v)) is not None}
-        outlook = tuple((label, health_of(positions, reads, int(at.timestamp())).health_factor)
-                        for label, at, reads in later)
+        outlook = tuple((label, _health_factor_at(positions, reads, at)) for label, at, reads in later)
         ltv_debt = health.by_ltv.total_debt_base
         ltv_power = sum(to_base(v.supplied, v.price, v.decimals) * v.ltv_bps // 10_000
                         for v in health.ltv_values if v.collateral and v.supplied)
         rows.append(AccountRisk(
-            account_id=account_id, username=positions[0].account.user.username,
+            account_id=account_id, username=usernames[account_id],
             health_factor=health.health_factor, collateral_base=health.by_lt.total_collateral_base,
             debt_base=health.by_lt.total_debt_base, liquidation_prices=liq, outlook=outlook,
             borrowing_power_base=health.by_ltv.available_borrows_base, over_ltv=ltv_debt > ltv_power,
@@ -96,8 +136,13 @@ def _risk_rows(account_ids: list[int], *, overrides: dict | None = None,
 
 
 def accounts_at_risk(*, limit: int = AT_RISK_LIMIT) -> list[AccountRisk]:
-    """The `limit` accounts with debt and the lowest health factors, lowest first."""
-    return _risk_rows(rank_accounts(reserve_factors(), limit=limit))
+    """The `limit` accounts with debt and the lowest health factors, lowest first: ranked and then valued with
+    one reserve query and one oracle read of every asset now."""
+    now = timezone.now()
+    reserves = _reserves_by_pk()
+    reads = oracle_reads([r.asset for r in reserves.values()], at=now, shared=True)
+    ids = rank_accounts(reserve_factors(reads, reserves=list(reserves.values())), limit=limit)
+    return _risk_rows(ids, reserves=reserves, now=now, reads_now=reads)
 
 
 def reserve_change_preview(*, symbol: str, changes: dict, limit: int = PREVIEW_LIMIT) -> dict:

@@ -28,10 +28,12 @@ class Factor:
     debt: float  # USD per whole scaled token borrowed
 
 
-def reserve_factors(reads: dict[str, OracleRead] | None = None, now: int | None = None) -> list[Factor]:
+def reserve_factors(reads: dict[str, OracleRead] | None = None, now: int | None = None,
+                    reserves: list[Reserve] | None = None) -> list[Factor]:
+    """`reserves` (every reserve with its asset, by pk) when the caller has read them already."""
     now = now_seconds() if now is None else now
     factors = []
-    reserves = list(Reserve.objects.select_related("asset").order_by("pk"))
+    reserves = list(Reserve.objects.select_related("asset").order_by("pk")) if reserves is None else reserves
     reads = reads or oracle_reads([r.asset for r in reserves])
     for reserve in reserves:
         asset = reserve.asset
