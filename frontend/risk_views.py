@@ -5,25 +5,31 @@ preview of who a change puts at risk, a what-if, its audit trail and liquidation
 Views stay thin: parse, call one service or selector, render. A POST names its form; a form that acted
 redirects (post/redirect/get), one that did not shows the page again with the reason inline (400 for a plain
 request, 200 for htmx, which does not swap 4xx)."""
+from types import SimpleNamespace
+
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import get_script_prefix, get_urlconf, reverse
 from django.views.decorators.http import require_POST
 
 from common.errors import Conflict, DomainError
 from common.models import AuditEntry
+from common.prepared import prepared
 from common.services import audit_revert, audit_revertible
 from core.amounts import format_price
 from lending import risk_selectors
 from lending import selectors as lending_selectors
 from lending import services as lending_services
+from lending.models import LiquidationEvent
 from markets.models import Asset, Reserve
 from markets.selectors import pool_get
 from markets.services import ValidationFailed, pool_update_parameters, reserve_update_parameters
 from oracles.models import OracleFeed
-from oracles.selectors import oracle_read
+from oracles.selectors import oracle_reads
 from oracles.services import oracle_resume_source, oracle_set_manual_price, oracle_shock, oracle_unpin
 
 from .risk_forms import (
@@ -52,8 +58,8 @@ def audit_rows(entries) -> list[dict]:
     """Audit entries for display: prices in dollars, bps in percent; Revert only where it can still act (a
     revertible kind of change, and the latest change of its field, so nothing has moved it since)."""
     entries = list(entries)
-    latest = set(AuditEntry.objects.filter(target__in={e.target for e in entries})
-                 .values("target", "field").annotate(last=Max("id")).values_list("last", flat=True))
+    latest = set(AuditEntry.objects.filter(target__in={e.target for e in entries}).values("target", "field")
+                 .annotate(last=Max("id")).values_list("last", flat=True)) if entries else set()
 
     def shown(field, value):
         if value in (None, ""):
@@ -81,8 +87,8 @@ def account_rows(rows) -> list[dict]:
     for r in rows:
         shown.append({
             "account_id": r.account_id, "username": r.username, "over_ltv": r.over_ltv,
-            "hf_before": (hf_band(r.health_factor_before), hf(r.health_factor_before)),
-            "hf": (hf_band(r.health_factor), hf(r.health_factor)),
+            "hf_before_band": hf_band(r.health_factor_before), "hf_before": hf(r.health_factor_before),
+            "hf_band": hf_band(r.health_factor), "hf": hf(r.health_factor),
             "collateral": usd(r.collateral_base), "debt": usd(r.debt_base),
             "liquidation_prices": ", ".join(f"{s} {usd(p)}" for s, p in r.liquidation_prices.items()) or "—",
             "outlook": [(hf_band(value), hf(value)) for _, value in r.outlook],
@@ -94,9 +100,34 @@ def _status(request, form_failed: bool) -> int:
     return 400 if form_failed and not request.htmx else 200
 
 
+# The latest liquidations as lending.selectors.liquidation_list gives them to staff (every account's), with the SQL
+# compiled once a process (common.prepared): the ORM spent a millisecond building it for each page and each poll of
+# the feed. Every view here is staff_only, so no account filter applies. A desk's asset is either leg's, named twice.
+_staff = SimpleNamespace(is_staff=True)
+_recent_liquidations = prepared(lambda: lending_selectors.liquidation_list(user=_staff)
+                                .select_related("account__user")[:LIQUIDATION_ROWS])
+_recent_liquidations_of = prepared(
+    lambda debt, collateral: LiquidationEvent.objects
+    .select_related("debt_asset", "collateral_asset", "oracle_round", "account__user")
+    .filter(Q(debt_asset__symbol=debt) | Q(collateral_asset__symbol=collateral)).order_by("-id")[:LIQUIDATION_ROWS])
+
+
 def _liquidations(request, symbol):
-    events = lending_selectors.liquidation_list(user=request.user, asset=symbol)
-    return list(events.select_related("account__user")[:LIQUIDATION_ROWS])
+    return _recent_liquidations_of(symbol, symbol) if symbol else _recent_liquidations()
+
+
+_latest_audit = prepared(lambda: AuditEntry.objects.select_related("actor").order_by("-id")[:AUDIT_ROWS])
+_desk_urls: dict[tuple, str] = {}
+
+
+def desk_url(symbol: str) -> str:
+    """The URL of `symbol`'s desk, reversed once a process (per script prefix and URLconf, which reverse reads): the
+    console links every desk up to three times, some 45 {% url %} tags at 30 us each."""
+    key = (get_script_prefix(), get_urlconf(), settings.ROOT_URLCONF, symbol)
+    url = _desk_urls.get(key)
+    if url is None:
+        url = _desk_urls[key] = reverse("frontend:risk", args=[symbol])
+    return url
 
 
 @staff_only
@@ -133,12 +164,14 @@ def console(request):
     ctx["pool_form"] = ctx["pool_form"] or PoolForm(initial={f: getattr(pool, f) for f in pool.PARAMETER_FIELDS})
     overview = risk_selectors.pool_overview()
     _calendar_badges(overview)
+    for row in overview["rows"]:  # the attention list holds the same rows
+        row["href"] = desk_url(row["symbol"])
     return render(request, "frontend/risk_console.html", {
         **ctx, "overview": overview, "pool": pool, "at_risk": account_rows(risk_selectors.accounts_at_risk()),
         "at_risk_limit": risk_selectors.AT_RISK_LIMIT,
         "decimals": {r["symbol"]: r["reserve"].asset.decimals for r in overview["rows"]},
-        "audit": audit_rows(AuditEntry.objects.select_related("actor").order_by("-id")[:AUDIT_ROWS]),
-        "symbols": [r["symbol"] for r in overview["rows"]], "liquidations": _liquidations(request, None),
+        "audit": audit_rows(_latest_audit()),
+        "desks": [(r["symbol"], r["href"]) for r in overview["rows"]], "liquidations": _liquidations(request, None),
         "pool_hf": {"target": HealthFactorField().prepare_value(pool.target_health_factor_bps),
                     "max_bonus": HealthFactorField().prepare_value(pool.health_factor_for_max_bonus_bps)},
     }, status=_status(request, failed))
@@ -147,8 +180,6 @@ def console(request):
 def _calendar_badges(overview: dict) -> None:
     """Each calendar's badge as the borrowers see it (After hours, Closed: weekend, ...) with its countdown (the
     haircut differs per token: the exposure table's price is the reference)."""
-    from types import SimpleNamespace
-
     no_haircut = SimpleNamespace(haircut_bps=0)
     for cal in overview["calendars"]:
         cal["status"] = market_status(SimpleNamespace(kind="stock", calendar=cal["calendar"]), no_haircut)
@@ -220,15 +251,15 @@ def desk(request, symbol):
                 ctx["errors"][name.replace("-", "_")] = exc.message
                 if isinstance(exc, Conflict) and exc.code == "confirmation_required":
                     ctx["needs_confirm"] = True
-    read = oracle_read(asset)
+    read = oracle_reads([asset], shared=True)[asset.symbol]  # the feed and policy from this process's memo
     feed = OracleFeed.objects.filter(asset=asset).first()
     audit = AuditEntry.objects.select_related("actor").filter(target__endswith=f":{asset.symbol}").order_by("-id")
+    resume_source = oracle_resume_source(asset) if read.source == OracleFeed.Source.MANUAL else None
     return render(request, "frontend/risk_desk.html", {
         **ctx, "reserve": reserve, "asset": asset, "read": read, "status": market_status(asset, read),
-        "pinned": read.source == OracleFeed.Source.MANUAL and oracle_resume_source(asset) is not None,
-        "resume_source": oracle_resume_source(asset) if read.source == OracleFeed.Source.MANUAL else None,
+        "pinned": resume_source is not None, "resume_source": resume_source,
         "pending_shock_bps": int((feed.config if feed else {}).get("pending_shock_bps", 0)),
-        "symbols": Asset.objects.order_by("id").values_list("symbol", flat=True),
+        "desks": [(s, desk_url(s)) for s in Asset.objects.order_by("id").values_list("symbol", flat=True)],
         "audit": audit_rows(audit[:AUDIT_ROWS]), "liquidations": _liquidations(request, asset.symbol),
     }, status=_status(request, failed))
 

@@ -186,3 +186,21 @@ def test_preview_table_matches_the_reference(book, staff):
     assert len(rows) >= 2 and any(r.health_factor_before != r.health_factor for r in rows)
     assert _squash(_table(html, "preview-accounts")) == _squash(expected)
     assert Reserve.objects.get(asset__symbol="TSLAx").liquidation_threshold_bps == 7_500  # nothing saved
+
+
+def test_liquidation_tables_read_what_the_selector_gives_staff(book, staff):
+    """The console's and the desks' liquidations (SQL compiled once a process) are liquidation_list's rows."""
+    from frontend import risk_views
+    from lending import keeper
+    from lending.selectors import liquidation_list
+
+    set_price("TSLAx", "200")
+    assert keeper.keeper_run(account_ids=[book[0].pk], round_key="tables")
+    rita = staff.get("/risk/").wsgi_request.user
+    for symbol in (None, "TSLAx", "USDC", "AAPLx"):
+        expected = list(liquidation_list(user=rita, asset=symbol).select_related("account__user")[:20])
+        got = risk_views._liquidations(None, symbol)
+        assert [e.pk for e in got] == [e.pk for e in expected] and (symbol != "AAPLx") == bool(got)
+        assert [(e.account.user.username, e.debt_asset.symbol, e.collateral_asset.symbol, e.oracle_round_id)
+                for e in got] == [(e.account.user.username, e.debt_asset.symbol, e.collateral_asset.symbol,
+                                   e.oracle_round_id) for e in expected]
