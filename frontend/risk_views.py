@@ -162,12 +162,14 @@ def console(request):
                 ctx["error"] = exc.message
     pool = pool_get()
     ctx["pool_form"] = ctx["pool_form"] or PoolForm(initial={f: getattr(pool, f) for f in pool.PARAMETER_FIELDS})
-    overview = risk_selectors.pool_overview()
+    pricing = risk_selectors.pricing_now()  # one reading of the reserves and prices for the whole page
+    overview = risk_selectors.pool_overview(pricing=pricing)
     _calendar_badges(overview)
     for row in overview["rows"]:  # the attention list holds the same rows
         row["href"] = desk_url(row["symbol"])
     return render(request, "frontend/risk_console.html", {
-        **ctx, "overview": overview, "pool": pool, "at_risk": account_rows(risk_selectors.accounts_at_risk()),
+        **ctx, "overview": overview, "pool": pool,
+        "at_risk": account_rows(risk_selectors.accounts_at_risk(pricing=pricing)),
         "at_risk_limit": risk_selectors.AT_RISK_LIMIT,
         "decimals": {r["symbol"]: r["reserve"].asset.decimals for r in overview["rows"]},
         "audit": audit_rows(_latest_audit()),

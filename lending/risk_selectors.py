@@ -6,15 +6,16 @@ from __future__ import annotations
 import copy
 from collections import defaultdict
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.utils import timezone
 
 from common.prepared import prepared
 from core.aave.v3 import calculate_account_data, liquidation_price, to_base
 from markets.models import Asset, Reserve
-from markets.selectors import market_list
+from markets.selectors import market_view, pool_engine_name
 from markets.services import now_seconds
-from oracles.selectors import oracle_reads
+from oracles.selectors import OracleRead, oracle_reads
 
 from .models import Position
 from .scanner import rank_accounts, reserve_factors
@@ -135,14 +136,27 @@ def _risk_rows(account_ids: list[int], *, overrides: dict | None = None, symbol:
     return sorted(rows, key=lambda r: (r.health_factor is None, r.health_factor or 0, r.account_id))
 
 
-def accounts_at_risk(*, limit: int = AT_RISK_LIMIT) -> list[AccountRisk]:
-    """The `limit` accounts with debt and the lowest health factors, lowest first: ranked and then valued with
-    one reserve query and one oracle read of every asset now."""
+@dataclass(frozen=True)
+class Pricing:
+    """One instant, every reserve (with its asset, by pk) and every asset's oracle read then: what the console's
+    selectors share, so that its page reads them once (pricing_now)."""
+    now: datetime
+    reserves: dict[int, Reserve]
+    reads: dict[str, OracleRead]
+
+
+def pricing_now() -> Pricing:
     now = timezone.now()
     reserves = _reserves_by_pk()
-    reads = oracle_reads([r.asset for r in reserves.values()], at=now, shared=True)
-    ids = rank_accounts(reserve_factors(reads, reserves=list(reserves.values())), limit=limit)
-    return _risk_rows(ids, reserves=reserves, now=now, reads_now=reads)
+    return Pricing(now, reserves, oracle_reads([r.asset for r in reserves.values()], at=now, shared=True))
+
+
+def accounts_at_risk(*, limit: int = AT_RISK_LIMIT, pricing: Pricing | None = None) -> list[AccountRisk]:
+    """The `limit` accounts with debt and the lowest health factors, lowest first: ranked and then valued on
+    one reading of the reserves and the oracle (`pricing`, now unless given)."""
+    pricing = pricing or pricing_now()
+    ids = rank_accounts(reserve_factors(pricing.reads, reserves=list(pricing.reserves.values())), limit=limit)
+    return _risk_rows(ids, reserves=pricing.reserves, now=pricing.now, reads_now=pricing.reads)
 
 
 def reserve_change_preview(*, symbol: str, changes: dict, limit: int = PREVIEW_LIMIT) -> dict:
@@ -171,14 +185,17 @@ def reserve_change_preview(*, symbol: str, changes: dict, limit: int = PREVIEW_L
             "over_ltv": sum(r.over_ltv for r in rows), "rows": at_risk}
 
 
-def pool_overview() -> dict:
+def pool_overview(*, pricing: Pricing | None = None) -> dict:
     """Totals in USD (8 decimals) and per-asset exposure, utilisation and deficit (bad debt), the feeds that
-    need attention (pinned, stale, depegged), and the market status of every calendar."""
+    need attention (pinned, stale, depegged), and the market status of every calendar; at `pricing`'s instant
+    and prices (now unless given)."""
     from core.clock import MarketClock
 
-    views = market_list()
+    pricing = pricing or pricing_now()
+    seconds, engine = now_seconds(), pool_engine_name()  # as markets.selectors.market_list
+    views = [market_view(r, seconds, engine) for r in sorted(pricing.reserves.values(), key=lambda r: r.asset_id)]
     assets = [v.reserve.asset for v in views]
-    reads = oracle_reads(assets, shared=True)
+    reads = pricing.reads
     rows, totals = [], defaultdict(int)
     for v in views:
         asset, read = v.reserve.asset, reads[v.reserve.asset.symbol]
@@ -202,7 +219,7 @@ def pool_overview() -> dict:
         for row in rows:
             if row["symbol"] == symbol:
                 row["pending_shock_bps"] = int((config or {}).get("pending_shock_bps", 0))
-    now = timezone.now()
+    now = pricing.now
     calendars = []
     for name in dict.fromkeys(["XNYS", "XNAS", *(a.calendar for a in assets)]):
         state = MarketClock.get(name).state(now)
