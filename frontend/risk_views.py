@@ -26,7 +26,7 @@ from lending import selectors as lending_selectors
 from lending import services as lending_services
 from lending.models import LiquidationEvent
 from markets.models import Asset, Reserve
-from markets.selectors import pool_get
+from markets.selectors import pool_get, reserve_by_symbol
 from markets.services import ValidationFailed, pool_update_parameters, reserve_update_parameters
 from oracles.models import OracleFeed
 from oracles.selectors import oracle_reads
@@ -218,7 +218,7 @@ def _scan(request, ctx) -> str:
 
 def _reserve(symbol) -> Reserve:
     _require_symbol(symbol)
-    reserve = Reserve.objects.select_related("asset").filter(asset__symbol=symbol).first()
+    reserve = reserve_by_symbol(symbol)
     if reserve is None:
         raise Http404("No such asset")
     return reserve
