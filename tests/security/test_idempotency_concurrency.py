@@ -1,6 +1,7 @@
 """Idempotency-Key: one key acts once, even when 20 identical requests race (real PostgreSQL, real threads,
 one DB connection each); the others replay the first answer or get a 409 "in progress". A failed action
 stores nothing and moves nothing, so a retry with the same key may act."""
+import contextlib
 import json
 import threading
 import time
@@ -321,70 +322,67 @@ def test_an_enqueue_that_fails_after_commit_frees_the_key(broker, monkeypatch):
     assert queued(lending_tasks.scan_accounts) == 1
 
 
-def test_a_request_waiting_too_long_on_a_running_key_gets_409_and_moves_nothing(broker, monkeypatch):
-    make_universe()
-    account = make_account()
+@contextlib.contextmanager
+def held_elsewhere(hold, *, rollback: bool = False):
+    """hold() runs in another connection's open transaction (rolled back at the end if `rollback`) until the block
+    ends: a first request still running, or a liquidation holding an account."""
     holding, release = threading.Event(), threading.Event()
 
-    def hold_the_key():  # a first request still running: its claim is inserted, not committed
+    def run():
         try:
             with transaction.atomic():
-                IdempotencyRecord.objects.create(user=account.user, key=KEY, fingerprint="running")
+                hold()
                 holding.set()
                 release.wait(30)
-                transaction.set_rollback(True)  # ...and then it fails
+                transaction.set_rollback(rollback)
         finally:
             connections.close_all()
 
-    holder = threading.Thread(target=hold_the_key)
-    holder.start()
+    thread = threading.Thread(target=run)
+    thread.start()
     try:
         assert holding.wait(10)
-        monkeypatch.setattr(idempotency, "WAIT_SECONDS", 1)
-        client = api_client(account.user)
-        body = {"asset": "USDC", "amount": "100"}
+        yield
+    finally:
+        release.set()
+        thread.join()
+
+
+def _faucet_waiting_1s(account, monkeypatch):
+    monkeypatch.setattr(idempotency, "WAIT_SECONDS", 1)
+    return api_client(account.user).post("/api/v1/account/faucet/", {"asset": "USDC", "amount": "100"},
+                                         format="json", HTTP_IDEMPOTENCY_KEY=KEY)
+
+
+def _faucet_acts_once_after(account):
+    r = api_client(account.user).post("/api/v1/account/faucet/", {"asset": "USDC", "amount": "100"}, format="json",
+                                      HTTP_IDEMPOTENCY_KEY=KEY)
+    assert r.status_code == 200 and ledger(account, "faucet") == 1 and wallet(account, "USDC") == 100 * E6
+
+
+def test_a_request_waiting_too_long_on_a_running_key_gets_409_and_moves_nothing(broker, monkeypatch):
+    make_universe()
+    account = make_account()
+    # a first request still running (its claim inserted, not committed), which then fails
+    with held_elsewhere(lambda: IdempotencyRecord.objects.create(user=account.user, key=KEY, fingerprint="running"),
+                        rollback=True):
         started = time.monotonic()
-        r = client.post("/api/v1/account/faucet/", body, format="json", HTTP_IDEMPOTENCY_KEY=KEY)
+        r = _faucet_waiting_1s(account, monkeypatch)
         assert 0.9 < time.monotonic() - started < 10
         assert r.status_code == 409 and r.json()["error"]["code"] == "idempotency_key_in_progress"
         assert ledger(account, "faucet") == 0 and wallet(account, "USDC") == 0
-    finally:
-        release.set()
-        holder.join()
-    r = client.post("/api/v1/account/faucet/", body, format="json", HTTP_IDEMPOTENCY_KEY=KEY)
-    assert r.status_code == 200 and ledger(account, "faucet") == 1 and wallet(account, "USDC") == 100 * E6
+    _faucet_acts_once_after(account)
 
 
 def test_an_action_kept_waiting_on_its_rows_too_long_gets_409_busy_and_moves_nothing(broker, monkeypatch):
     make_universe()
     account = make_account()
-    holding, release = threading.Event(), threading.Event()
-
-    def hold_the_account():  # another transaction holding the account's row (a liquidation, say)
-        try:
-            with transaction.atomic():
-                Account.objects.select_for_update().get(pk=account.pk)
-                holding.set()
-                release.wait(30)
-        finally:
-            connections.close_all()
-
-    holder = threading.Thread(target=hold_the_account)
-    holder.start()
-    try:
-        assert holding.wait(10)
-        monkeypatch.setattr(idempotency, "WAIT_SECONDS", 1)
-        client = api_client(account.user)
-        body = {"asset": "USDC", "amount": "100"}
-        r = client.post("/api/v1/account/faucet/", body, format="json", HTTP_IDEMPOTENCY_KEY=KEY)
+    with held_elsewhere(lambda: Account.objects.select_for_update().get(pk=account.pk)):  # a liquidation, say
+        r = _faucet_waiting_1s(account, monkeypatch)
         assert r.status_code == 409 and r.json()["error"]["code"] == "busy"
         assert ledger(account, "faucet") == 0 and wallet(account, "USDC") == 0
         assert not IdempotencyRecord.objects.filter(key=KEY).exists()  # the key is free for the retry
-    finally:
-        release.set()
-        holder.join()
-    r = client.post("/api/v1/account/faucet/", body, format="json", HTTP_IDEMPOTENCY_KEY=KEY)
-    assert r.status_code == 200 and ledger(account, "faucet") == 1 and wallet(account, "USDC") == 100 * E6
+    _faucet_acts_once_after(account)
 
 
 @pytest.mark.parametrize("key", ["", "x" * 256, "bad\nkey"])
