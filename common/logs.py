@@ -12,6 +12,8 @@ import re
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
+from django.core.signals import setting_changed
+
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 task_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("task_id", default=None)
 
@@ -30,8 +32,8 @@ _PATTERNS = [
 ]
 
 
-def _configured_secrets() -> list[str]:
-    """The secret values in force (looked up lazily: logging may start before settings)."""
+def _configured_secrets() -> list[str] | None:
+    """The secret values in force, or None before settings are configured (logging may start first)."""
     try:
         from django.conf import settings
 
@@ -40,16 +42,42 @@ def _configured_secrets() -> list[str]:
             values.append(urlsplit(url or "").password or "")
         values.append(settings.DATABASES.get("default", {}).get("PASSWORD") or "")
     except Exception:  # noqa: BLE001 - settings not configured yet: patterns still apply
-        return []
+        return None
     return [v for v in values if isinstance(v, str) and len(v) >= 6]
 
 
-def redact(text: str) -> str:
+def _scrub(text: str, secrets: list[str]) -> str:
     for pattern, replacement in _PATTERNS:
         text = pattern.sub(replacement, text)
-    for secret in _configured_secrets():
+    for secret in secrets:
         text = text.replace(secret, REDACTED)
     return text
+
+
+_SHORT, _KEPT = 64, 4096
+_scrubbed: dict[str, str] = {}  # short texts scrubbed before: an access line's message and route repeat all day
+
+
+def redact(text: str) -> str:
+    """`text` with every secret scrubbed; a short text's answer is remembered (at most _KEPT of them, forgotten
+    when the settings change, as the secrets may have)."""
+    done = _scrubbed.get(text)
+    if done is not None:
+        return done
+    secrets = _configured_secrets()
+    done = _scrub(text, secrets or [])
+    if secrets is not None and len(text) <= _SHORT:  # remembered only once the secrets are known
+        if len(_scrubbed) >= _KEPT:
+            _scrubbed.clear()
+        _scrubbed[text] = done
+    return done
+
+
+def _forget_scrubbed(**kwargs) -> None:
+    _scrubbed.clear()
+
+
+setting_changed.connect(_forget_scrubbed, dispatch_uid="common.logs.scrubbed")
 
 
 def redact_value(key: str, value):

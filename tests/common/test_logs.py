@@ -48,6 +48,14 @@ def test_configured_secret_values_are_blanked_anywhere():
     assert "scrape-me-secretly" not in line("got %s", "scrape-me-secretly")["message"]
 
 
+def test_a_remembered_short_text_follows_a_change_of_the_secrets():
+    text = "sig rotated-signing-key-123 ok"
+    assert redact(text) == redact(text) == text  # remembered: nothing in it is a secret yet
+    with override_settings(SECRET_KEY="rotated-signing-key-123"):
+        assert redact(text) == "sig [REDACTED] ok"
+    assert redact(text) == text
+
+
 def test_request_and_task_ids_are_carried():
     token = request_id_var.set("req-1")
     try:
