@@ -10,10 +10,9 @@ from datetime import datetime
 
 from django.utils import timezone
 
-from common.prepared import prepared
 from core.aave.v3 import calculate_account_data, liquidation_price, to_base
 from markets.models import Asset, Reserve
-from markets.selectors import market_view, pool_engine_name
+from markets.selectors import market_list, reserve_list
 from markets.services import now_seconds
 from oracles.selectors import OracleRead, oracle_reads
 
@@ -59,11 +58,9 @@ class _Held:
         self.collateral_enabled = collateral_enabled
 
 
-_reserves = prepared(lambda: Reserve.objects.select_related("asset").order_by("pk"))
-
-
 def _reserves_by_pk() -> dict[int, Reserve]:
-    return {r.pk: r for r in _reserves()}
+    """Every reserve with its asset by pk, in asset order (markets.selectors.reserve_list)."""
+    return {r.pk: r for r in reserve_list()}
 
 
 def _positions_of(account_ids: list[int], reserves: dict[int, Reserve]) -> tuple[dict[int, list[_Held]],
@@ -192,8 +189,7 @@ def pool_overview(*, pricing: Pricing | None = None) -> dict:
     from core.clock import MarketClock
 
     pricing = pricing or pricing_now()
-    seconds, engine = now_seconds(), pool_engine_name()  # as markets.selectors.market_list
-    views = [market_view(r, seconds, engine) for r in sorted(pricing.reserves.values(), key=lambda r: r.asset_id)]
+    views = market_list(pricing.reserves.values())
     assets = [v.reserve.asset for v in views]
     reads = pricing.reads
     rows, totals = [], defaultdict(int)

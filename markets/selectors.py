@@ -57,9 +57,15 @@ def reserve_by_symbol(symbol: str) -> Reserve | None:
     return _reserve_named.first(symbol)
 
 
-def market_list() -> list[MarketView]:
+def reserve_list() -> list[Reserve]:
+    """Every reserve with its asset, in asset order (the SQL compiled once a process)."""
+    return _reserves()
+
+
+def market_list(reserves=None) -> list[MarketView]:
+    """Every market now; of `reserves` (reserve_list's rows) when the caller has read them already."""
     now, engine = now_seconds(), pool_engine_name()
-    return [market_view(r, now, engine) for r in _reserves()]
+    return [market_view(r, now, engine) for r in (reserve_list() if reserves is None else reserves)]
 
 
 def asset_list():
