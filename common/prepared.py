@@ -65,12 +65,18 @@ class Prepared:
                          [s[0].target.attname for s in select[start:end]], (start, end),
                          get_related_populators(klass_info, select, alias), converters, locks)
 
-    def __call__(self, *args, using: str = DEFAULT_DB_ALIAS) -> list:
+    def _compiled_for(self, using: str, arity: int) -> _Compiled:
         compiled = self._compiled.get(using)
         if compiled is None:
             with self._lock:
-                compiled = self._compiled.get(using) or self._compile(using, len(args))
+                compiled = self._compiled.get(using) or self._compile(using, arity)
                 self._compiled[using] = compiled
+        return compiled
+
+    def rows(self, *args, using: str = DEFAULT_DB_ALIAS) -> list[tuple]:
+        """The rows as the database driver returns them, before any converter: equal rows are equal states, so a
+        caller may keep what it built from one (`instance(row)`) while the row comes back unchanged."""
+        compiled = self._compiled_for(using, len(args))
         params = list(compiled.params)
         for position, index, as_text in compiled.slots:
             params[position] = str(args[index]) if as_text else args[index]
@@ -79,22 +85,28 @@ class Prepared:
             raise TransactionManagementError("select_for_update cannot be used outside of a transaction.")
         with connection.cursor() as cursor:
             cursor.execute(compiled.sql, params)
-            rows = cursor.fetchall()
+            return cursor.fetchall()
+
+    def instance(self, row: tuple, *, using: str = DEFAULT_DB_ALIAS):
+        """The instance (with its select_related objects) of one of rows()'s rows, as Django's ModelIterable
+        builds it."""
+        compiled = self._compiled[using]
+        if compiled.converters:
+            connection = connections[using]
+            row = list(row)
+            for position, (functions, expression) in compiled.converters:
+                value = row[position]
+                for function in functions:
+                    value = function(value, expression, connection)
+                row[position] = value
         start, end = compiled.fields
-        objects = []
-        for row in rows:
-            if compiled.converters:
-                row = list(row)
-                for position, (functions, expression) in compiled.converters:
-                    value = row[position]
-                    for function in functions:
-                        value = function(value, expression, connection)
-                    row[position] = value
-            obj = compiled.model.from_db(using, compiled.init_list, row[start:end])
-            for populator in compiled.populators:
-                populator.populate(row, obj)
-            objects.append(obj)
-        return objects
+        obj = compiled.model.from_db(using, compiled.init_list, row[start:end])
+        for populator in compiled.populators:
+            populator.populate(row, obj)
+        return obj
+
+    def __call__(self, *args, using: str = DEFAULT_DB_ALIAS) -> list:
+        return [self.instance(row, using=using) for row in self.rows(*args, using=using)]
 
     def first(self, *args, using: str = DEFAULT_DB_ALIAS):
         """The first row, or None."""

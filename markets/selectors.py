@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from common import readcache
 from common.prepared import prepared
@@ -25,6 +25,9 @@ class MarketView:
     borrow_apy: str
     supply_apy: str
     liquidation_engine: str = "v3.3"  # the pool's, the same for every reserve
+    # (raw reserve row, second, engine) for a view market_list built from the database's row: everything the view
+    # shows follows from it, so a renderer may key on it (MarketSerializer.memo_key)
+    key: tuple | None = field(default=None, compare=False, repr=False)
 
 
 def apy_from_rate(rate_ray: int) -> str:
@@ -50,6 +53,32 @@ def market_view(reserve: Reserve, now: int | None = None, engine: str | None = N
 
 _reserves = prepared(lambda: Reserve.objects.select_related("asset").order_by("asset_id"))
 _reserve_named = prepared(lambda symbol: Reserve.objects.select_related("asset").filter(asset__symbol=symbol))
+_MEMO_SIZE = 512
+_built: dict[tuple, Reserve] = {}  # raw row -> its Reserve (and asset), this process
+_views: dict[tuple, MarketView] = {}  # (raw row, second, engine) -> its view, this process
+
+
+def _market_of(query, row: tuple, now: int, engine: str) -> MarketView:
+    """The view of one of `query`'s raw rows (every reserve column and the asset's). Rows are compared whole, so a
+    row that comes back unchanged (all but the one an action just wrote) is not built into a Reserve again, nor its
+    totals recomputed within the same second: most of a market read's CPU. The views and their reserves are shared
+    by this process's later reads: read them, never change them."""
+    key = (row, now, engine)
+    try:
+        view = _views.get(key)
+    except TypeError:  # a column the driver returns unhashable (none today): built afresh
+        return market_view(query.instance(row), now, engine)
+    if view is None:
+        reserve = _built.get(row)
+        if reserve is None:
+            if len(_built) >= _MEMO_SIZE:  # old states are never asked for again: emptied rather than tracked
+                _built.clear()
+            reserve = _built[row] = query.instance(row)
+        if len(_views) >= _MEMO_SIZE:
+            _views.clear()
+        computed = market_view(reserve, now, engine)
+        view = _views[key] = MarketView(**{**computed.__dict__, "key": key})
+    return view
 
 
 def reserve_by_symbol(symbol: str) -> Reserve | None:
@@ -65,7 +94,15 @@ def reserve_list() -> list[Reserve]:
 def market_list(reserves=None) -> list[MarketView]:
     """Every market now; of `reserves` (reserve_list's rows) when the caller has read them already."""
     now, engine = now_seconds(), pool_engine_name()
-    return [market_view(r, now, engine) for r in (reserve_list() if reserves is None else reserves)]
+    if reserves is not None:
+        return [market_view(r, now, engine) for r in reserves]
+    return [_market_of(_reserves, row, now, engine) for row in _reserves.rows()]
+
+
+def market_by_symbol(symbol: str) -> MarketView | None:
+    """The market of the asset with this symbol now, or None."""
+    rows = _reserve_named.rows(symbol)
+    return _market_of(_reserve_named, rows[0], now_seconds(), pool_engine_name()) if rows else None
 
 
 def asset_list():

@@ -71,6 +71,8 @@ class MarketSerializer(MemoOutputMixin, FastOutputMixin, serializers.Serializer)
     row, the asset's symbol and decimals, and the view's totals, rates and engine, which are all the fields read."""
 
     def memo_key(self, view):
+        if view.key is not None:  # markets.selectors: the raw row, second and engine the view follows from
+            return view.key
         reserve = view.reserve
         return (view.total_supplied, view.total_borrowed, view.utilization_ray, view.borrow_apy, view.supply_apy,
                 view.liquidation_engine, reserve.asset.symbol, reserve.asset.decimals,

@@ -42,7 +42,10 @@ class MarketDetailView(APIView):
 
     @extend_schema(responses=MarketSerializer)
     def get(self, request, symbol: str):
-        return Response(MarketSerializer(selectors.market_view(_reserve(symbol))).data)
+        view = selectors.market_by_symbol(symbol) if is_symbol(symbol) else None
+        if view is None:
+            raise NotFound(f"Unknown asset {symbol!r}.", code="unknown_asset")
+        return Response(MarketSerializer(view).data)
 
 
 class AdminMarketView(APIView):
