@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
-from django.db.models import QuerySet
+from django.db.models import QuerySet, signals
 from django.db.models.query import get_related_populators
 from django.db.transaction import TransactionManagementError
 
@@ -151,3 +151,49 @@ def update_columns(instance, fields, *, using: str = DEFAULT_DB_ALIAS) -> None:
         cursor.execute(sql, params)
         if cursor.rowcount != 1:
             raise DatabaseError(f"update_columns did not affect {type(instance).__name__} {instance.pk}")
+
+
+_inserts: dict[tuple, tuple[str, list]] = {}  # (model, vendor) -> (INSERT's SQL, its fields)
+
+
+def _insert_sql(model, connection) -> tuple[str, list]:
+    meta, quote = model._meta, connection.ops.quote_name
+    if meta.auto_field is None or meta.db_returning_fields != [meta.pk] or meta.parents:
+        raise ValueError(f"insert_row writes models with an auto primary key and no other returned column, "
+                         f"not {meta.label}")
+    fields = [f for f in meta.local_concrete_fields if f is not meta.auto_field]
+    for field in fields:
+        if hasattr(field, "get_placeholder") or getattr(field, "generated", False):
+            raise ValueError(f"insert_row writes plain columns only, not {meta.label}.{field.name}")
+    sql = (f"INSERT INTO {quote(meta.db_table)} (" + ", ".join(quote(f.column) for f in fields) + ") VALUES ("
+           + ", ".join(["%s"] * len(fields)) + ")")
+    if connection.features.can_return_columns_from_insert:
+        returning, _ = connection.ops.return_insert_columns([meta.pk])
+        sql += " " + returning
+    return sql, fields
+
+
+def insert_row(instance, *, using: str = DEFAULT_DB_ALIAS):
+    """`instance.save()` of a new row, on INSERT SQL written once per model: each value through its field's pre_save
+    (auto_now_add) and get_db_prep_save as the ORM's INSERT does, the new primary key set on the instance. A model
+    with save receivers is saved by the ORM instead, so that they run."""
+    model = type(instance)
+    if signals.pre_save.has_listeners(model) or signals.post_save.has_listeners(model):
+        instance.save(force_insert=True, using=using)
+        return instance
+    connection = connections[using]
+    key = (model, connection.vendor)
+    found = _inserts.get(key)
+    if found is None:
+        found = _inserts[key] = _insert_sql(model, connection)
+    sql, fields = found
+    params = [f.get_db_prep_save(f.pre_save(instance, True), connection) for f in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        if connection.features.can_return_columns_from_insert:
+            pk = cursor.fetchone()[0]
+        else:
+            pk = connection.ops.last_insert_id(cursor, model._meta.db_table, model._meta.pk.column)
+    instance.pk = pk
+    instance._state.adding, instance._state.db = False, using
+    return instance

@@ -15,7 +15,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 
 from common.errors import DomainError, Unprocessable
-from common.prepared import prepared, update_columns
+from common.prepared import insert_row, prepared, update_columns
 from common.queue import enqueue_on_commit
 from core.aave.v3 import (
     HEALTH_FACTOR_LIQUIDATION_THRESHOLD,
@@ -198,8 +198,8 @@ def _position(account: Account, reserve_id: int) -> Position:
 
 
 def _ledger(account, asset, kind, amount, *, scaled=0, index=0, **detail) -> LedgerEntry:
-    return LedgerEntry.objects.create(account=account, asset=asset, kind=kind, amount=amount,
-                                      scaled_amount=scaled, index=index, detail=detail)
+    return insert_row(LedgerEntry(account=account, asset=asset, kind=kind, amount=amount, scaled_amount=scaled,
+                                  index=index, detail=detail))
 
 
 def _check_active(reserve: Reserve, *, frozen_blocks: bool = False) -> None:

@@ -27,7 +27,7 @@ from rest_framework.utils import encoders
 
 from common.errors import Conflict, DomainError
 from common.models import IdempotencyRecord
-from common.prepared import update_columns
+from common.prepared import insert_row, update_columns
 
 HEADER = "HTTP_IDEMPOTENCY_KEY"
 IDEMPOTENCY_KEY = OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, required=False,
@@ -87,7 +87,7 @@ def _claim(user, key: str, fingerprint: str) -> IdempotencyRecord:
         with connection.cursor() as cursor:
             cursor.execute("SELECT set_config('lock_timeout', %s, true)", [f"{WAIT_SECONDS * 1000}ms"])
     try:
-        return IdempotencyRecord.objects.create(user=user, key=key, fingerprint=fingerprint)
+        return insert_row(IdempotencyRecord(user=user, key=key, fingerprint=fingerprint))
     except IntegrityError:
         raise _Taken from None
 
