@@ -6,7 +6,8 @@ build()'s queryset once per database alias, with markers for the arguments; afte
 arguments where the markers were, runs the SQL on the current connection (inside the caller's transaction, if any)
 and builds the instances as Django's ModelIterable does: the same columns, converters and select_related objects.
 
-For reads whose arguments reach the SQL as they are: exact lookups on integers or strings. A locking read
+For reads whose arguments reach the SQL as they are: exact lookups on integers or strings, and `__in` lookups on a
+list of them (compiled once per length of the list; never empty). A locking read
 (select_for_update) is compiled and run inside a transaction only, as the ORM requires. A marker that does not come
 back among the parameters is an error at compile time, never a wrong read; the tests compare each prepared read with
 its queryset."""
@@ -28,7 +29,7 @@ _MARKER_BASE = -7_346_912_000_000  # no row has such an id; compiled as is, foun
 class _Compiled:
     sql: str
     params: tuple
-    slots: tuple[tuple[int, int, bool], ...]  # (parameter index, argument index, as text)
+    slots: tuple[tuple[int, int, int, bool], ...]  # (parameter index, argument index, list index or -1, as text)
     model: type
     init_list: list[str]
     fields: tuple[int, int]  # the model's columns in a row: [start, end)
@@ -37,14 +38,27 @@ class _Compiled:
     locks: bool
 
 
+def _shape(args) -> tuple[int, ...]:
+    """Each argument's list length, -1 for a single value: the SQL differs only in an IN list's length."""
+    return tuple(len(a) if type(a) in (list, tuple) else -1 for a in args)
+
+
 class Prepared:
     def __init__(self, build: Callable[..., QuerySet]):
         self.build = build
-        self._compiled: dict[str, _Compiled] = {}
+        self._compiled: dict[tuple[str, tuple[int, ...]], _Compiled] = {}
+        self._columns: dict[str, _Compiled] = {}  # any compiled form per alias: they all select the same columns
         self._lock = threading.Lock()
 
-    def _compile(self, alias: str, arity: int) -> _Compiled:
-        markers = [_MARKER_BASE - i for i in range(arity)]
+    def _compile(self, alias: str, shape: tuple[int, ...]) -> _Compiled:
+        if 0 in shape:
+            raise ValueError(f"{self.build} was given an empty list: an IN () matches nothing, ask for nothing")
+        serial = iter(range(sum(max(length, 1) for length in shape)))
+        markers = [_MARKER_BASE - next(serial) if length < 0 else [_MARKER_BASE - next(serial) for _ in range(length)]
+                   for length in shape]
+        where = {marker: (index, -1) for index, marker in enumerate(markers) if not isinstance(marker, list)}
+        where.update({marker: (index, item) for index, group in enumerate(markers) if isinstance(group, list)
+                      for item, marker in enumerate(group)})
         queryset = self.build(*markers)
         locks = queryset.query.select_for_update
         if locks and connections[alias].get_autocommit():
@@ -53,10 +67,11 @@ class Prepared:
         sql, params = compiler.as_sql()
         slots = []
         for position, value in enumerate(params):
-            for index, marker in enumerate(markers):
-                if value == marker or value == str(marker):
-                    slots.append((position, index, isinstance(value, str)))
-        if sorted(index for _, index, _ in slots) != list(range(arity)):
+            found = where.get(int(value)) if isinstance(value, int) or (
+                isinstance(value, str) and value.lstrip("-").isdigit()) else None
+            if found is not None:
+                slots.append((position, *found, isinstance(value, str)))
+        if sorted(found[1:3] for found in slots) != sorted(where.values()):
             raise ValueError(f"an argument of {self.build} does not reach the SQL unchanged: {params}")
         klass_info, select = compiler.klass_info, compiler.select
         start, end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
@@ -65,21 +80,24 @@ class Prepared:
                          [s[0].target.attname for s in select[start:end]], (start, end),
                          get_related_populators(klass_info, select, alias), converters, locks)
 
-    def _compiled_for(self, using: str, arity: int) -> _Compiled:
-        compiled = self._compiled.get(using)
+    def _compiled_for(self, using: str, args: tuple) -> _Compiled:
+        key = (using, _shape(args))
+        compiled = self._compiled.get(key)
         if compiled is None:
             with self._lock:
-                compiled = self._compiled.get(using) or self._compile(using, arity)
-                self._compiled[using] = compiled
+                compiled = self._compiled.get(key) or self._compile(using, key[1])
+                self._compiled[key] = compiled
+                self._columns.setdefault(using, compiled)
         return compiled
 
     def rows(self, *args, using: str = DEFAULT_DB_ALIAS) -> list[tuple]:
         """The rows as the database driver returns them, before any converter: equal rows are equal states, so a
         caller may keep what it built from one (`instance(row)`) while the row comes back unchanged."""
-        compiled = self._compiled_for(using, len(args))
+        compiled = self._compiled_for(using, args)
         params = list(compiled.params)
-        for position, index, as_text in compiled.slots:
-            params[position] = str(args[index]) if as_text else args[index]
+        for position, index, item, as_text in compiled.slots:
+            value = args[index] if item < 0 else args[index][item]
+            params[position] = str(value) if as_text else value
         connection = connections[using]
         if compiled.locks and connection.get_autocommit():  # a lock outside a transaction would end at once
             raise TransactionManagementError("select_for_update cannot be used outside of a transaction.")
@@ -90,7 +108,7 @@ class Prepared:
     def instance(self, row: tuple, *, using: str = DEFAULT_DB_ALIAS):
         """The instance (with its select_related objects) of one of rows()'s rows, as Django's ModelIterable
         builds it."""
-        compiled = self._compiled[using]
+        compiled = self._columns[using]
         if compiled.converters:
             connection = connections[using]
             row = list(row)

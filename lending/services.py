@@ -154,11 +154,11 @@ def asset_by_symbol(symbol) -> Asset:
     return found
 
 
-# One account's and one reserve's lock, and the account's rows for an asset: every action's statements, their SQL
-# compiled once a process (common.prepared); several rows at once go through the ORM, in pk order as ever.
-_lock_account = prepared(lambda pk: Account.objects.select_for_update().filter(pk=pk))
-_lock_reserve = prepared(lambda asset_id: Reserve.objects.select_for_update().select_related("asset")
-                         .filter(asset_id=asset_id))
+# The accounts' and reserves' locks (in pk order, as ever), and the account's rows for an asset: every action's
+# statements, their SQL compiled once a process (common.prepared).
+_lock_accounts_in = prepared(lambda pks: Account.objects.select_for_update().filter(pk__in=pks).order_by("pk"))
+_lock_reserves_in = prepared(lambda asset_ids: Reserve.objects.select_for_update().select_related("asset")
+                             .filter(asset_id__in=asset_ids).order_by("pk"))
 _position_of = prepared(lambda account_id, reserve_id: Position.objects.filter(account_id=account_id,
                                                                                reserve_id=reserve_id))
 _wallet_of = prepared(lambda account_id, asset_id: WalletBalance.objects.filter(account_id=account_id,
@@ -166,17 +166,11 @@ _wallet_of = prepared(lambda account_id, asset_id: WalletBalance.objects.filter(
 
 
 def _lock_accounts(*account_ids: int) -> dict[int, Account]:
-    ids = sorted(set(account_ids))
-    rows = _lock_account(ids[0]) if len(ids) == 1 else \
-        Account.objects.select_for_update().filter(pk__in=ids).order_by("pk")
-    return {a.pk: a for a in rows}
+    return {a.pk: a for a in _lock_accounts_in(sorted(set(account_ids)))}
 
 
 def _lock_reserves(*assets: Asset) -> dict[str, Reserve]:
-    ids = sorted({a.pk for a in assets})
-    rows = _lock_reserve(ids[0]) if len(ids) == 1 else \
-        Reserve.objects.select_for_update().select_related("asset").filter(asset_id__in=ids).order_by("pk")
-    return {r.asset.symbol: r for r in rows}
+    return {r.asset.symbol: r for r in _lock_reserves_in(sorted({a.pk for a in assets}))}
 
 
 def _wallet(account: Account, asset: Asset) -> WalletBalance:

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from django.utils import timezone
 
 from common import readcache
+from common.prepared import prepared
 from markets.models import Asset
 
 from .models import HaircutPolicy, OracleFeed, OracleRound
@@ -239,11 +240,17 @@ def _last_open(calendar: str, at: datetime) -> datetime | None:
     return MarketClock.get(calendar).last_open(at)
 
 
+_feeds = prepared(lambda: OracleFeed.objects.select_related("latest_round"))
+_policies = prepared(lambda: HaircutPolicy.objects.all())
+_feeds_in = prepared(lambda ids: OracleFeed.objects.select_related("latest_round").filter(asset_id__in=ids))
+_policies_in = prepared(lambda ids: HaircutPolicy.objects.filter(asset_id__in=ids))
+
+
 def _feeds_and_policies(ids=None) -> tuple[dict[int, OracleFeed], dict[int, HaircutPolicy]]:
     """Each asset's feed (with its latest round) and haircut policy by asset id; every asset's when ids is None."""
-    feeds, policies = OracleFeed.objects.select_related("latest_round"), HaircutPolicy.objects.all()
-    if ids is not None:
-        feeds, policies = feeds.filter(asset_id__in=ids), policies.filter(asset_id__in=ids)
+    if ids is not None and not ids:
+        return {}, {}
+    feeds, policies = (_feeds(), _policies()) if ids is None else (_feeds_in(ids), _policies_in(ids))
     return {f.asset_id: f for f in feeds}, {p.asset_id: p for p in policies}
 
 

@@ -55,6 +55,25 @@ def test_no_arguments_a_text_argument_and_a_reverse_one_to_one():
     assert named("NOPE") == [] and named("x' OR '1'='1") == []
 
 
+def test_list_arguments_compiled_per_length_with_single_values_beside_them():
+    make_universe()
+    symbols = list(Asset.objects.order_by("id").values_list("symbol", flat=True))
+    ids = list(Asset.objects.order_by("id").values_list("id", flat=True))
+    by_ids = prepared(lambda asset_ids: Reserve.objects.select_related("asset").filter(asset_id__in=asset_ids)
+                      .order_by("pk"))
+    mixed = prepared(lambda names, kind: Asset.objects.filter(symbol__in=names, kind=kind).order_by("id"))
+    for chosen in ([ids[0]], ids[:3], ids[2:5], ids[:3], [ids[4], ids[4], ids[1]], ids):
+        same(by_ids(chosen), list(Reserve.objects.select_related("asset").filter(asset_id__in=chosen)
+                                  .order_by("pk")))
+    kinds = set(Asset.objects.values_list("kind", flat=True))
+    for names in (symbols[:2], symbols[3:], ("NOPE", symbols[0]), symbols[1:2]):
+        for kind in kinds:
+            same(mixed(list(names), kind), list(Asset.objects.filter(symbol__in=names, kind=kind).order_by("id")))
+    assert {shape for _, shape in by_ids._compiled} == {(1,), (3,), (len(ids),)}  # one SQL a length
+    with pytest.raises(ValueError, match="empty list"):
+        by_ids([])
+
+
 @pytest.mark.django_db(databases=["default", "sqlite"])
 @pytest.mark.parametrize("alias", ["default", "sqlite"])
 def test_78_digit_integers_on_both_databases(alias):
@@ -83,7 +102,7 @@ def test_a_prepared_lock_runs_in_a_transaction_only_and_holds_the_row_until_it_e
     with pytest.raises(TransactionManagementError):
         lock(usdc.pk)  # not compiled outside a transaction...
     with transaction.atomic():
-        assert lock(usdc.pk)[0].symbol == "USDC" and "FOR UPDATE" in lock._compiled["default"].sql
+        assert lock(usdc.pk)[0].symbol == "USDC" and "FOR UPDATE" in lock._columns["default"].sql
     with pytest.raises(TransactionManagementError):
         lock(usdc.pk)  # ...nor run outside one
     with transaction.atomic():
