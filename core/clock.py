@@ -49,6 +49,7 @@ SESSION_PRE, SESSION_REGULAR, SESSION_POST, SESSION_OVERNIGHT, SESSION_CLOSED = 
 SESSIONS = (SESSION_PRE, SESSION_REGULAR, SESSION_POST, SESSION_OVERNIGHT, SESSION_CLOSED)
 CLOSURE_KINDS = ("overnight", "weekend", "holiday", "holiday_weekend", "unplanned")
 ALWAYS_OPEN, ALWAYS_CLOSED = "24/7", "ALWAYS_CLOSED"
+CALENDARS = ("XNYS", "XNAS", ALWAYS_OPEN, ALWAYS_CLOSED)  # every calendar an asset or a clock query may name
 CALENDAR_START = "2000-01-01"  # the shipped prices start 1999-12-31, which the padding covers for gap_kind
 CALENDAR_END = "2036-12-31"  # 10 years ahead so a long-running simulator never falls off the end; XNYS has
 # no upper bound in exchange_calendars (bound_max() is None) and building to 2036 takes ~0.3 s

@@ -25,8 +25,9 @@ class MarketView:
     borrow_apy: str
     supply_apy: str
     liquidation_engine: str = "v3.3"  # the pool's, the same for every reserve
-    # (raw reserve row, second, engine) for a view market_list built from the database's row: everything the view
-    # shows follows from it, so a renderer may key on it (MarketSerializer.memo_key)
+    # (raw reserve row, totals, engine) for a view market_list built from the database's row: everything the view
+    # shows follows from it (rates and utilization from the row), so a renderer may key on it: a reserve whose
+    # indexes stand still keeps its key from one second to the next (MarketSerializer.memo_key)
     key: tuple | None = field(default=None, compare=False, repr=False)
 
 
@@ -77,7 +78,8 @@ def _market_of(query, row: tuple, now: int, engine: str) -> MarketView:
         if len(_views) >= _MEMO_SIZE:
             _views.clear()
         computed = market_view(reserve, now, engine)
-        view = _views[key] = MarketView(**{**computed.__dict__, "key": key})
+        view = _views[key] = MarketView(**{**computed.__dict__,
+                                           "key": (row, computed.total_supplied, computed.total_borrowed, engine)})
     return view
 
 

@@ -41,8 +41,10 @@ class FastOutputMixin:
 class MemoOutputMixin:
     """An output serializer whose representation is a pure function of `memo_key(instance)`, kept in this process:
     an unchanged row (most of a list, most of the time) is not rendered again, and its fields are not even built.
-    memo_key must cover everything the fields read. At most MEMO_SIZE answers are kept per serializer class (the
-    keys move with the clock, so the table is emptied when full rather than tracked)."""
+    memo_key must cover everything the fields read. A row not seen yet is rendered by one instance of the class kept
+    for the purpose, without the request's context (the answer is the key's alone), so that a request does not copy
+    DRF's declared fields for its own instance. At most MEMO_SIZE answers are kept per serializer class (the keys
+    move with the clock, so the table is emptied when full rather than tracked)."""
 
     MEMO_SIZE = 512
 
@@ -50,13 +52,17 @@ class MemoOutputMixin:
         raise NotImplementedError
 
     def to_representation(self, instance):
-        memo = type(self).__dict__.get("_memo")
+        cls = type(self)
+        memo = cls.__dict__.get("_memo")
         if memo is None:
-            memo = type(self)._memo = {}
+            memo = cls._memo = {}
         key = self.memo_key(instance)
         hit = memo.get(key)
         if hit is None:
-            hit = super().to_representation(instance)
+            renderer = cls.__dict__.get("_renderer")
+            if renderer is None:
+                renderer = cls._renderer = cls()
+            hit = super(MemoOutputMixin, renderer).to_representation(instance)
             if len(memo) >= self.MEMO_SIZE:
                 memo.clear()
             memo[key] = hit

@@ -14,7 +14,7 @@ from common.api.fields import (
     UsdPriceField,
 )
 from core.amounts import format_price
-from core.clock import CLOSURE_KINDS
+from core.clock import CALENDARS, CLOSURE_KINDS
 
 
 class OraclePriceSerializer(serializers.Serializer):
@@ -68,7 +68,6 @@ class HaircutTableSerializer(serializers.Serializer):
     unplanned = serializers.IntegerField()
 
 
-CALENDARS = ("XNYS", "XNAS", "24/7", "ALWAYS_CLOSED")
 
 
 class MarketStatusQuerySerializer(serializers.Serializer):

@@ -45,15 +45,32 @@ def test_every_field_read_is_in_the_key():
     assert all(getattr(view.reserve, f.attname) in key for f in Reserve._meta.concrete_fields)
 
 
-def test_a_view_from_a_raw_row_is_keyed_by_the_row_it_follows_from():
+def test_a_view_from_a_raw_row_is_keyed_by_the_row_and_totals_it_follows_from(monkeypatch):
+    make_universe()
+    Reserve.objects.filter(asset__symbol="USDC").update(total_scaled_debt=10**24, variable_borrow_rate=10**26)
+    now = selectors.now_seconds()
+    monkeypatch.setattr(selectors, "now_seconds", lambda: now)
+    views = {v.reserve.asset.symbol: v for v in selectors.market_list()}
+    for view in views.values():
+        row, supplied, borrowed, engine = MarketSerializer().memo_key(view)
+        assert (supplied, borrowed, engine) == (view.total_supplied, view.total_borrowed, view.liquidation_engine)
+        # the key's row is the reserve's and its asset's columns: the view is rebuilt from it exactly
+        rebuilt = selectors.market_view(selectors._reserves.instance(row), now, engine)
+        assert rebuilt == view
+        assert MarketSerializer(rebuilt).data == MarketSerializer(view).data
+    monkeypatch.setattr(selectors, "now_seconds", lambda: now + 60)
+    later = {v.reserve.asset.symbol: v for v in selectors.market_list()}
+    assert later["TSLAx"].key == views["TSLAx"].key  # no rate: the same answer a minute on, not rendered again
+    assert later["USDC"].key != views["USDC"].key and later["USDC"].total_borrowed > views["USDC"].total_borrowed
+
+
+def test_a_new_row_is_rendered_without_building_the_requests_fields():
     make_universe()
     view = selectors.market_list()[0]
-    row, second, engine = MarketSerializer().memo_key(view)
-    assert engine == view.liquidation_engine
-    # the key's row is the reserve's and its asset's columns: the view is rebuilt from it exactly
-    rebuilt = selectors.market_view(selectors._reserves.instance(row), second, engine)
-    assert rebuilt == view
-    assert MarketSerializer(rebuilt).data == MarketSerializer(view).data
+    serializer = MarketSerializer(context={"request": None})
+    MarketSerializer.__dict__.get("_memo", {}).clear()
+    assert serializer.to_representation(view) == drf_rendering(MarketSerializer, [view])[0]
+    assert "fields" not in serializer.__dict__  # DRF's deep copy of the declared fields: not made for a request
 
 
 def test_callers_get_their_own_copy():
