@@ -40,7 +40,7 @@ class _Compiled:
 
 def _shape(args) -> tuple[int, ...]:
     """Each argument's list length, -1 for a single value: the SQL differs only in an IN list's length."""
-    return tuple(len(a) if type(a) in (list, tuple) else -1 for a in args)
+    return tuple([len(a) if type(a) in (list, tuple) else -1 for a in args]) if args else ()
 
 
 class Prepared:
@@ -108,23 +108,30 @@ class Prepared:
     def instance(self, row: tuple, *, using: str = DEFAULT_DB_ALIAS):
         """The instance (with its select_related objects) of one of rows()'s rows, as Django's ModelIterable
         builds it."""
-        compiled = self._columns[using]
-        if compiled.converters:
-            connection = connections[using]
-            row = list(row)
-            for position, (functions, expression) in compiled.converters:
-                value = row[position]
-                for function in functions:
-                    value = function(value, expression, connection)
-                row[position] = value
+        return self._instances([row], self._columns[using], using)[0]
+
+    @staticmethod
+    def _instances(rows, compiled: _Compiled, using: str) -> list:
+        connection = connections[using]
         start, end = compiled.fields
-        obj = compiled.model.from_db(using, compiled.init_list, row[start:end])
-        for populator in compiled.populators:
-            populator.populate(row, obj)
-        return obj
+        objects = []
+        for row in rows:
+            if compiled.converters:
+                row = list(row)
+                for position, (functions, expression) in compiled.converters:
+                    value = row[position]
+                    for function in functions:
+                        value = function(value, expression, connection)
+                    row[position] = value
+            obj = compiled.model.from_db(using, compiled.init_list, row[start:end])
+            for populator in compiled.populators:
+                populator.populate(row, obj)
+            objects.append(obj)
+        return objects
 
     def __call__(self, *args, using: str = DEFAULT_DB_ALIAS) -> list:
-        return [self.instance(row, using=using) for row in self.rows(*args, using=using)]
+        rows = self.rows(*args, using=using)
+        return self._instances(rows, self._columns[using], using) if rows else []
 
     def first(self, *args, using: str = DEFAULT_DB_ALIAS):
         """The first row, or None."""
