@@ -283,8 +283,11 @@ def _with_reserve(ctx: _Ctx) -> dict[int, Position]:
 
 # --- actions ----------------------------------------------------------------------------------------
 
+_faucet_policy_of = prepared(lambda asset_id: FaucetPolicy.objects.filter(asset_id=asset_id))
+
+
 def faucet_limit(asset: Asset) -> int:
-    policy = FaucetPolicy.objects.filter(asset=asset).first()
+    policy = _faucet_policy_of.first(asset.pk)
     if policy:
         return policy.daily_limit * asset.unit
     limits = settings.FAUCET_DAILY_LIMITS

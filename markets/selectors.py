@@ -107,6 +107,14 @@ def market_by_symbol(symbol: str) -> MarketView | None:
     return _market_of(_reserve_named, rows[0], now_seconds(), pool_engine_name()) if rows else None
 
 
+_asset_named = prepared(lambda symbol: Asset.objects.filter(symbol=symbol))
+
+
+def asset_by_symbol(symbol: str) -> Asset | None:
+    """The asset with this symbol, or None."""
+    return _asset_named.first(symbol)
+
+
 def asset_list():
     return Asset.objects.order_by("id")
 

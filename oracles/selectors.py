@@ -136,8 +136,8 @@ def asset_haircut_table(asset: Asset) -> dict[str, int]:
 
 
 def oracle_read(asset: Asset, *, at: datetime | None = None) -> OracleRead:
-    feed = OracleFeed.objects.select_related("latest_round").filter(asset=asset).first()
-    return _read(asset, feed, HaircutPolicy.objects.filter(asset=asset).first(), at or timezone.now())
+    feeds, policies = _feeds_and_policies([asset.pk])
+    return _read(asset, feeds.get(asset.pk), policies.get(asset.pk), at or timezone.now())
 
 
 def _read(asset: Asset, feed: OracleFeed | None, policy: HaircutPolicy | None, at: datetime) -> OracleRead:

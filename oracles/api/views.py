@@ -11,6 +11,7 @@ from common.api.parsers import body_object
 from common.errors import DomainError, NotFound
 from core.clock import ClockRangeError, MarketClock
 from markets.models import Asset, is_symbol
+from markets.selectors import asset_by_symbol
 
 from .. import selectors, services
 from ..models import HaircutPolicy
@@ -33,12 +34,10 @@ from .serializers import (
 
 
 def _asset(symbol: str) -> Asset:
-    try:
-        if not is_symbol(symbol):
-            raise Asset.DoesNotExist
-        return Asset.objects.get(symbol=symbol)
-    except Asset.DoesNotExist:
-        raise NotFound(f"Unknown asset {symbol!r}.", code="unknown_asset") from None
+    asset = asset_by_symbol(symbol) if is_symbol(symbol) else None
+    if asset is None:
+        raise NotFound(f"Unknown asset {symbol!r}.", code="unknown_asset")
+    return asset
 
 
 class OraclePriceListView(generics.ListAPIView):
