@@ -68,7 +68,7 @@ class Prepared:
         slots = []
         for position, value in enumerate(params):
             found = where.get(int(value)) if isinstance(value, int) or (
-                isinstance(value, str) and value.lstrip("-").isdigit()) else None
+                isinstance(value, str) and value.lstrip("-").isdecimal()) else None
             if found is not None:
                 slots.append((position, *found, isinstance(value, str)))
         if sorted(found[1:3] for found in slots) != sorted(where.values()):
