@@ -12,6 +12,13 @@ from tests.factories import make_universe
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def empty_memo():
+    """Each test starts with the process's memo empty, so that no earlier test's entries fill it mid-test."""
+    selectors._views.clear()
+    selectors._built.clear()
+
+
 def _fresh(now: int) -> dict[str, selectors.MarketView]:
     """Every market built from Reserve instances, without the process's memo."""
     engine = selectors.pool_engine_name()
