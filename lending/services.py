@@ -23,6 +23,7 @@ from core.aave.v3 import (
 )
 from core.aave.wadray import ray_div, ray_mul
 from core.amounts import format_amount, format_wad
+from markets import selectors as market_selectors
 from markets.models import Asset, Reserve, is_symbol
 from markets.services import now_seconds, reserve_accrue, reserve_save_state, reserve_update_rates
 from oracles.selectors import OracleRead, oracle_reads
@@ -136,9 +137,6 @@ def wallet_link(*, user, address: str) -> Account:
     return account
 
 
-_asset_named = prepared(lambda symbol: Asset.objects.select_related("reserve").filter(symbol=symbol))
-
-
 def asset_by_symbol(symbol) -> Asset:
     """The asset a request names; an Asset the caller has already resolved (the API's serializers do) as is."""
     if isinstance(symbol, Asset):
@@ -148,7 +146,7 @@ def asset_by_symbol(symbol) -> Asset:
     if not is_symbol(symbol):
         raise DomainError("Unknown asset: symbols are 1-20 letters, digits, dots, dashes or underscores.",
                           code="unknown_asset", field="asset")
-    found = _asset_named.first(symbol)  # with its reserve: actions need the reserve's id
+    found = market_selectors.asset_by_symbol(symbol)
     if found is None:
         raise DomainError(f"Unknown asset {symbol!r}.", code="unknown_asset", field="asset")
     return found

@@ -107,11 +107,11 @@ def market_by_symbol(symbol: str) -> MarketView | None:
     return _market_of(_reserve_named, rows[0], now_seconds(), pool_engine_name()) if rows else None
 
 
-_asset_named = prepared(lambda symbol: Asset.objects.filter(symbol=symbol))
+_asset_named = prepared(lambda symbol: Asset.objects.select_related("reserve").filter(symbol=symbol))
 
 
 def asset_by_symbol(symbol: str) -> Asset | None:
-    """The asset with this symbol, or None."""
+    """The asset with this symbol (and its reserve: actions need its id), or None."""
     return _asset_named.first(symbol)
 
 

@@ -30,11 +30,16 @@ class MarketListView(generics.ListAPIView):
         return selectors.market_list()
 
 
-def _reserve(symbol: str) -> Reserve:
-    reserve = selectors.reserve_by_symbol(symbol) if is_symbol(symbol) else None
-    if reserve is None:
+def _found(symbol: str, read):
+    """read(symbol)'s answer, or the unknown asset's 404 (a malformed symbol never reaches the database)."""
+    found = read(symbol) if is_symbol(symbol) else None
+    if found is None:
         raise NotFound(f"Unknown asset {symbol!r}.", code="unknown_asset")
-    return reserve
+    return found
+
+
+def _reserve(symbol: str) -> Reserve:
+    return _found(symbol, selectors.reserve_by_symbol)
 
 
 class MarketDetailView(APIView):
@@ -42,10 +47,7 @@ class MarketDetailView(APIView):
 
     @extend_schema(responses=MarketSerializer)
     def get(self, request, symbol: str):
-        view = selectors.market_by_symbol(symbol) if is_symbol(symbol) else None
-        if view is None:
-            raise NotFound(f"Unknown asset {symbol!r}.", code="unknown_asset")
-        return Response(MarketSerializer(view).data)
+        return Response(MarketSerializer(_found(symbol, selectors.market_by_symbol)).data)
 
 
 class AdminMarketView(APIView):
