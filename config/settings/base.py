@@ -264,6 +264,7 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": _throttle_rates(),
     "NUM_PROXIES": TRUSTED_PROXY_COUNT,  # DRF's None would trust any X-Forwarded-For
     "DEFAULT_PARSER_CLASSES": ["common.api.parsers.BoundedJSONParser"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "common.api.negotiation.ContentNegotiation",  # DRF's, answers remembered
     "COERCE_DECIMAL_TO_STRING": True,
 }
 SPECTACULAR_SETTINGS = {
