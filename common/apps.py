@@ -10,4 +10,4 @@ class CommonConfig(AppConfig):
         from . import receivers, signals
 
         signals.connect()  # task ids in the logs, task runs in /metrics
-        receivers.connect()  # the token authentication's cache follows user and token writes
+        receivers.connect()  # the token authentication's cache follows user and token writes; request scopes

@@ -11,6 +11,12 @@ carry the older version, which no read accepts any more. The version and the ent
   engine): one version read a request instead of the queries.
 - `bump_on_writes`: the models whose saves and deletes move a namespace's version.
 
+Within a request, the first round trip also brings every other namespace's version, which the request's later
+reads use instead of asking again (the token's user, then the markets' pool or the oracle's feeds: one round trip
+where there were two). A request's reads then answer as of its first one, as a request that came a moment earlier
+would; a write this process commits drops its namespace's version at once, so the request reads its own writes.
+Outside a request (Celery tasks, commands) every read asks for the version.
+
 A version that goes missing (a Redis restart or eviction) comes back as a random number, never as a value an old
 entry could carry. Off unless settings.READ_CACHE: it needs a cache every process shares (production's Redis);
 with a per-process cache a bump in a worker would not reach the web processes. A cache that fails never fails the
@@ -20,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
+import threading
 import time
 from collections.abc import Callable
 from typing import TypeVar
@@ -33,6 +40,18 @@ T = TypeVar("T")
 ENTRY_SECONDS = 2  # a per-second entry lives a little over its second, then expires on its own
 _MISSING = object()
 _local: dict[tuple[str, str], tuple[int, object]] = {}  # memo: (namespace, name) -> (version, value)
+_namespaces: set[str] = set()  # every namespace that bump_on_writes follows
+_request = threading.local()  # .versions: the versions a request has read, {namespace: version}; None outside
+
+
+def begin_request(**kwargs) -> None:
+    """request_started: the request's versions start empty."""
+    _request.versions = {}
+
+
+def end_request(**kwargs) -> None:
+    """request_finished: nothing read in this request outlives it."""
+    _request.versions = None
 
 
 def _second() -> int:
@@ -48,6 +67,9 @@ def _fresh_version() -> int:
 
 
 def _bump_now(namespace: str) -> None:
+    versions = getattr(_request, "versions", None)
+    if versions:
+        versions.pop(namespace, None)  # the request reads its own write
     key = _version_key(namespace)
     cache.add(key, _fresh_version(), timeout=None)  # SET NX then INCR: two processes bumping at once move it twice
     cache.incr(key)
@@ -68,6 +90,7 @@ def bump_on_writes(namespace: str, *models) -> None:
     def receiver(sender, **kwargs) -> None:
         bump(namespace)
 
+    _namespaces.add(namespace)
     for model in models:
         for name, signal in (("save", post_save), ("delete", post_delete)):
             signal.connect(receiver, sender=model, weak=False,
@@ -75,13 +98,23 @@ def bump_on_writes(namespace: str, *models) -> None:
 
 
 def _version_and(namespace: str, key: str | None) -> tuple[int, object]:
-    """The namespace's version and the entry at `key` (if any), in one round trip; a missing version is set."""
+    """The namespace's version and the entry at `key` (if any), in one round trip; a missing version is set. In a
+    request, a version it has read already is not asked again, and the first round trip reads them all."""
+    versions = getattr(_request, "versions", None)
+    version = versions.get(namespace) if versions is not None else None
+    if version is not None:
+        return version, (cache.get(key, _MISSING) if key else _MISSING)
     version_key = _version_key(namespace)
-    got = cache.get_many([version_key, key] if key else [version_key])
+    others = sorted(_namespaces - versions.keys() - {namespace}) if versions is not None else []
+    got = cache.get_many([version_key, *(_version_key(n) for n in others), *([key] if key else [])])
     version = got.get(version_key)
     if version is None:
         cache.add(version_key, _fresh_version(), timeout=None)
         version = cache.get(version_key)
+    if versions is not None:
+        versions.update((n, got[_version_key(n)]) for n in others if got.get(_version_key(n)) is not None)
+        if version is not None:
+            versions[namespace] = version
     return version, got.get(key, _MISSING) if key else _MISSING
 
 

@@ -2,7 +2,7 @@
 import pytest
 
 from common import readcache
-from tests.factories import api_client, make_universe, set_price
+from tests.factories import api_client, make_universe, make_user, set_price
 
 pytestmark = pytest.mark.django_db
 
@@ -154,3 +154,81 @@ def test_a_cached_price_still_counts_against_the_callers_rate(on, settings):
     client = api_client()
     codes = [client.get("/api/v1/oracle/prices/TSLAx/").status_code for _ in range(3)]
     assert codes == [200, 200, 429]
+
+
+class _Counting:
+    """The cache, counting its round trips."""
+
+    def __init__(self, cache):
+        self.cache, self.trips = cache, 0
+
+    def __getattr__(self, name):
+        method = getattr(self.cache, name)
+
+        def counted(*args, **kwargs):
+            self.trips += 1
+            return method(*args, **kwargs)
+        return counted
+
+
+@pytest.fixture
+def trips(on, monkeypatch):
+    counting = _Counting(readcache.cache)
+    monkeypatch.setattr(readcache, "cache", counting)
+    monkeypatch.setattr(readcache, "_namespaces", {"ns", "other", "third"})
+    monkeypatch.setattr(readcache._request, "versions", None, raising=False)
+    return counting
+
+
+def test_a_request_reads_every_version_with_its_first_round_trip(trips):
+    build, calls = counter()
+    readcache.memo("ns", "a", build), readcache.memo("other", "a", build)  # set the versions (outside a request)
+    readcache.begin_request()
+    trips.trips = 0
+    readcache.cached("ns", "entry", build)  # the versions of all three and the entry: one round trip
+    assert trips.trips == 2  # and the entry stored
+    readcache.memo("other", "a", build)  # no round trip: the version came with the first
+    readcache.cached("ns", "entry", build)  # the entry only
+    assert trips.trips == 3
+    readcache.end_request()
+    readcache.memo("other", "a", build)  # outside a request: asked again
+    assert trips.trips == 4
+    assert len(calls) == 3
+
+
+def test_a_request_reads_its_own_committed_write(trips, django_capture_on_commit_callbacks):
+    build, calls = counter()
+    readcache.begin_request()
+    assert readcache.memo("ns", "rows", build) == {"n": 1}
+    with django_capture_on_commit_callbacks(execute=True):
+        readcache.bump("ns")  # this process's write: its version is dropped from the request's
+    assert readcache.memo("ns", "rows", build) == {"n": 2}
+    assert readcache.memo("ns", "rows", build) == {"n": 2}
+    readcache.end_request()
+
+
+def test_a_version_the_request_read_stands_for_it_and_the_next_request_reads_anew(trips):
+    """Another process's write during a request: the request answers as of its first read (as one a moment
+    earlier would), and the next request sees the write."""
+    build, calls = counter()
+    readcache.begin_request()
+    assert readcache.memo("ns", "rows", build) == {"n": 1}
+    trips.cache.incr(readcache._version_key("ns"))  # another process's bump: this request's versions unchanged
+    assert readcache.memo("ns", "rows", build) == {"n": 1}
+    readcache.end_request()
+    readcache.begin_request()
+    assert readcache.memo("ns", "rows", build) == {"n": 2}
+    readcache.end_request()
+
+
+def test_an_api_read_asks_the_read_cache_once(read_cache, monkeypatch):
+    make_universe()
+    client = api_client(make_user())
+    client.get("/api/v1/markets/"), client.get("/api/v1/account/")  # the token's entry and the body stored
+    counting = _Counting(readcache.cache)
+    monkeypatch.setattr(readcache, "cache", counting)
+    for path in ("/api/v1/markets/", "/api/v1/markets/TSLAx/", "/api/v1/account/"):
+        counting.trips = 0
+        assert client.get(path).status_code == 200
+        assert counting.trips == 1, path  # the token's entry with every version; the pool's or the feeds' after
+    assert readcache._request.versions is None  # gone with the request
