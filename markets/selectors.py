@@ -2,16 +2,21 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from common import readcache
+from common.errors import NotFound
 from common.prepared import prepared
 from core.aave.v3 import normalized_debt, normalized_income, utilization_ray
 from core.aave.v4 import PoolParameters
 from core.aave.wadray import RAY, SECONDS_PER_YEAR, ray_mul
 
-from .models import Asset, Pool, Reserve
+from .models import Asset, Pool, Reserve, is_symbol
 from .services import POOL_PK, now_seconds, reserve_state
+
+T = TypeVar("T")
 
 POOL = "pool"  # common.readcache's namespace of the pool row (markets.receivers bumps it)
 
@@ -113,6 +118,15 @@ _asset_named = prepared(lambda symbol: Asset.objects.select_related("reserve").f
 def asset_by_symbol(symbol: str) -> Asset | None:
     """The asset with this symbol (and its reserve: actions need its id), or None."""
     return _asset_named.first(symbol)
+
+
+def known(symbol: str, read: Callable[[str], T | None]) -> T:
+    """read(symbol)'s answer, or the unknown asset's NotFound (a malformed symbol never reaches the database): the
+    one 404 of every view that names an asset in its path."""
+    found = read(symbol) if is_symbol(symbol) else None
+    if found is None:
+        raise NotFound(f"Unknown asset {symbol!r}.", code="unknown_asset")
+    return found
 
 
 def asset_list():

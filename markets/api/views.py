@@ -3,10 +3,8 @@ from rest_framework import generics, permissions
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from common.errors import NotFound
-
 from .. import selectors, services
-from ..models import Reserve, is_symbol
+from ..models import Reserve
 from .serializers import AssetSerializer, MarketPatchSerializer, MarketSerializer, PoolPatchSerializer, PoolSerializer
 
 
@@ -30,16 +28,8 @@ class MarketListView(generics.ListAPIView):
         return selectors.market_list()
 
 
-def _found(symbol: str, read):
-    """read(symbol)'s answer, or the unknown asset's 404 (a malformed symbol never reaches the database)."""
-    found = read(symbol) if is_symbol(symbol) else None
-    if found is None:
-        raise NotFound(f"Unknown asset {symbol!r}.", code="unknown_asset")
-    return found
-
-
 def _reserve(symbol: str) -> Reserve:
-    return _found(symbol, selectors.reserve_by_symbol)
+    return selectors.known(symbol, selectors.reserve_by_symbol)
 
 
 class MarketDetailView(APIView):
@@ -47,7 +37,7 @@ class MarketDetailView(APIView):
 
     @extend_schema(responses=MarketSerializer)
     def get(self, request, symbol: str):
-        return Response(MarketSerializer(_found(symbol, selectors.market_by_symbol)).data)
+        return Response(MarketSerializer(selectors.known(symbol, selectors.market_by_symbol)).data)
 
 
 class AdminMarketView(APIView):

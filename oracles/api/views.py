@@ -11,7 +11,7 @@ from common.api.parsers import body_object
 from common.errors import DomainError, NotFound
 from core.clock import ClockRangeError, MarketClock
 from markets.models import Asset, is_symbol
-from markets.selectors import asset_by_symbol
+from markets.selectors import asset_by_symbol, known
 
 from .. import selectors, services
 from ..models import HaircutPolicy
@@ -34,10 +34,7 @@ from .serializers import (
 
 
 def _asset(symbol: str) -> Asset:
-    asset = asset_by_symbol(symbol) if is_symbol(symbol) else None
-    if asset is None:
-        raise NotFound(f"Unknown asset {symbol!r}.", code="unknown_asset")
-    return asset
+    return known(symbol, asset_by_symbol)
 
 
 class OraclePriceListView(generics.ListAPIView):
