@@ -93,8 +93,8 @@ def database_from_env(url: str | None) -> dict:
         db["CONN_MAX_AGE"] = 60
         db["CONN_HEALTH_CHECKS"] = True
         # Parameters bound by the server, and a statement prepared on its fifth run in a connection (psycopg's
-        # threshold): PostgreSQL stops parsing and planning the hot statements anew, about 40% of its CPU per action
-        # (bench/results/load_ab_rows.json). Behind a pooler that cannot carry prepared statements (PgBouncer in
+        # threshold): PostgreSQL stops parsing and planning the hot statements anew, about 40% of its CPU per request
+        # of the load mix (README, Load). Behind a pooler that cannot carry prepared statements (PgBouncer in
         # transaction mode before 1.21), DATABASE_PREPARED_STATEMENTS=0 turns the preparing off.
         prepare = os.environ.get("DATABASE_PREPARED_STATEMENTS", "1") != "0"
         db["OPTIONS"] = {"server_side_binding": True, "prepare_threshold": PREPARE_THRESHOLD if prepare else None}
