@@ -14,6 +14,8 @@ from urllib.parse import urlsplit
 
 from django.core.signals import setting_changed
 
+from .memo import BoundedMemo
+
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 task_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("task_id", default=None)
 
@@ -54,12 +56,12 @@ def _scrub(text: str, secrets: list[str]) -> str:
     return text
 
 
-_SHORT, _KEPT = 64, 4096
-_scrubbed: dict[str, str] = {}  # short texts scrubbed before: an access line's message and route repeat all day
+_SHORT = 64
+_scrubbed = BoundedMemo(4096)  # short texts scrubbed before: an access line's message and route repeat all day
 
 
 def redact(text: str) -> str:
-    """`text` with every secret scrubbed; a short text's answer is remembered (at most _KEPT of them, forgotten
+    """`text` with every secret scrubbed; a short text's answer is remembered (at most 4,096 of them, forgotten
     when the settings change, as the secrets may have)."""
     done = _scrubbed.get(text)
     if done is not None:
@@ -67,9 +69,7 @@ def redact(text: str) -> str:
     secrets = _configured_secrets()
     done = _scrub(text, secrets or [])
     if secrets is not None and len(text) <= _SHORT:  # remembered only once the secrets are known
-        if len(_scrubbed) >= _KEPT:
-            _scrubbed.clear()
-        _scrubbed[text] = done
+        _scrubbed.keep(text, done)
     return done
 
 

@@ -8,6 +8,7 @@ from typing import TypeVar
 
 from common import readcache
 from common.errors import NotFound
+from common.memo import BoundedMemo
 from common.prepared import prepared
 from core.aave.v3 import normalized_debt, normalized_income, utilization_ray
 from core.aave.v4 import PoolParameters
@@ -59,9 +60,8 @@ def market_view(reserve: Reserve, now: int | None = None, engine: str | None = N
 
 _reserves = prepared(lambda: Reserve.objects.select_related("asset").order_by("asset_id"))
 _reserve_named = prepared(lambda symbol: Reserve.objects.select_related("asset").filter(asset__symbol=symbol))
-_MEMO_SIZE = 512
-_built: dict[tuple, Reserve] = {}  # raw row -> its Reserve (and asset), this process
-_views: dict[tuple, MarketView] = {}  # (raw row, second, engine) -> its view, this process
+_built: BoundedMemo = BoundedMemo(512)  # raw row -> its Reserve (and asset), this process
+_views: BoundedMemo = BoundedMemo(512)  # (raw row, second, engine) -> its view, this process
 
 
 def _market_of(query, row: tuple, now: int, engine: str) -> MarketView:
@@ -76,15 +76,11 @@ def _market_of(query, row: tuple, now: int, engine: str) -> MarketView:
         return market_view(query.instance(row), now, engine)
     if view is None:
         reserve = _built.get(row)
-        if reserve is None:
-            if len(_built) >= _MEMO_SIZE:  # old states are never asked for again: emptied rather than tracked
-                _built.clear()
-            reserve = _built[row] = query.instance(row)
-        if len(_views) >= _MEMO_SIZE:
-            _views.clear()
+        if reserve is None:  # old states are never asked for again
+            reserve = _built.keep(row, query.instance(row))
         computed = market_view(reserve, now, engine)
-        view = _views[key] = MarketView(**{**computed.__dict__,
-                                           "key": (row, computed.total_supplied, computed.total_borrowed, engine)})
+        view = _views.keep(key, MarketView(**{**computed.__dict__,
+                                              "key": (row, computed.total_supplied, computed.total_borrowed, engine)}))
     return view
 
 

@@ -8,9 +8,10 @@ string or a format suffix, a long header, or one DRF refuses (406) is negotiated
 bounded: clients choose the headers, so it is emptied when full rather than grown."""
 from rest_framework.negotiation import DefaultContentNegotiation
 
+from common.memo import BoundedMemo
+
 _SHORT = 128  # longer headers are rare and negotiated afresh
-_KEPT = 256
-_chosen: dict[tuple, tuple[int, str]] = {}  # (accept, renderer classes) -> (index in the list, media type)
+_chosen = BoundedMemo(256)  # (accept, renderer classes) -> (index in the list, media type)
 
 
 class ContentNegotiation(DefaultContentNegotiation):
@@ -22,7 +23,5 @@ class ContentNegotiation(DefaultContentNegotiation):
         chosen = _chosen.get(key)
         if chosen is None:
             renderer, media_type = super().select_renderer(request, renderers, format_suffix)
-            if len(_chosen) >= _KEPT:
-                _chosen.clear()
-            chosen = _chosen[key] = (renderers.index(renderer), media_type)
+            chosen = _chosen.keep(key, (renderers.index(renderer), media_type))
         return renderers[chosen[0]], chosen[1]

@@ -4,6 +4,7 @@ from rest_framework import serializers
 from rest_framework.fields import SkipField
 from rest_framework.relations import PKOnlyObject
 
+from ..memo import BoundedMemo
 from ..models import AuditEntry
 
 
@@ -55,17 +56,14 @@ class MemoOutputMixin:
         cls = type(self)
         memo = cls.__dict__.get("_memo")
         if memo is None:
-            memo = cls._memo = {}
+            memo = cls._memo = BoundedMemo(self.MEMO_SIZE)
         key = self.memo_key(instance)
         hit = memo.get(key)
         if hit is None:
             renderer = cls.__dict__.get("_renderer")
             if renderer is None:
                 renderer = cls._renderer = cls()
-            hit = super(MemoOutputMixin, renderer).to_representation(instance)
-            if len(memo) >= self.MEMO_SIZE:
-                memo.clear()
-            memo[key] = hit
+            hit = memo.keep(key, super(MemoOutputMixin, renderer).to_representation(instance))
         return dict(hit)  # the caller's own copy: nothing it does reaches the memo
 
 

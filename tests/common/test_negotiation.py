@@ -62,7 +62,7 @@ def _outcome(negotiator, accept, query, suffix):
 
 
 def test_the_memo_is_bounded_and_keeps_no_refusal(monkeypatch):
-    monkeypatch.setattr(negotiation, "_KEPT", 4)
+    monkeypatch.setattr(negotiation._chosen, "size", 4)
     for n in range(10):
         _answer(ContentNegotiation(), _request(f"application/json; v={n}"), (JSONRenderer,))
         assert len(negotiation._chosen) <= 4

@@ -88,7 +88,8 @@ def test_market_by_symbol_is_the_listed_market_and_unknown_is_none(monkeypatch):
 
 def test_a_full_memo_is_emptied_not_grown(monkeypatch):
     make_universe()
-    monkeypatch.setattr(selectors, "_MEMO_SIZE", 30)
+    monkeypatch.setattr(selectors._views, "size", 30)
+    monkeypatch.setattr(selectors._built, "size", 30)
     now = selectors.now_seconds()
     for second in range(5):
         _listed(monkeypatch, now + second)
