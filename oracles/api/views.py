@@ -10,7 +10,7 @@ from common.api.idempotency import IDEMPOTENCY_KEY, idempotent
 from common.api.parsers import body_object
 from common.errors import DomainError, NotFound
 from core.clock import ClockRangeError, MarketClock
-from markets.models import Asset, is_symbol
+from markets.models import Asset
 from markets.selectors import asset_by_symbol, known
 
 from .. import selectors, services
@@ -59,11 +59,16 @@ class OraclePriceDetailView(APIView):
 
     @extend_schema(responses=OraclePriceSerializer)
     def get(self, request, symbol: str):
-        if not is_symbol(symbol):
-            _asset(symbol)  # the 404, never a cache key
-        def build():
-            return OraclePriceSerializer.from_read(selectors.oracle_read(_asset(symbol)))
-        return Response(readcache.cached(selectors.PRICES, f"price:{symbol}", build))
+        return Response(known(symbol, _price))
+
+
+def _price(symbol: str) -> dict | None:
+    """The asset's serialized oracle read, or None for no such asset; shared for the second (known() has refused a
+    malformed symbol, so none becomes a cache key)."""
+    def build():
+        asset = asset_by_symbol(symbol)
+        return None if asset is None else OraclePriceSerializer.from_read(selectors.oracle_read(asset))
+    return readcache.cached(selectors.PRICES, f"price:{symbol}", build)
 
 
 class HaircutTableView(APIView):
